@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+Q ?= How do I rotate the TLS certificates?
+
+.PHONY: demo test lint unit fixtures model bench
+
+## Index the sample corpus into a temporary data dir and answer $(Q).
+demo: model
+	$(CARGO) build --release --bin vaultiq
+	dir="$$(mktemp -d)"; trap 'rm -rf "$$dir"' EXIT; \
+	$(CARGO) run --quiet --release --bin vaultiq -- --data-dir "$$dir" ingest examples/data; \
+	echo; \
+	$(CARGO) run --quiet --release --bin vaultiq -- --data-dir "$$dir" ask "$(Q)"
+
+## Every test: formatting, lints, unit + integration + end-to-end tests, fixture parity.
+test: model lint unit fixtures
+
+model:
+	@scripts/fetch-model >/dev/null
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+
+# One build profile (dev, with the numeric crates optimised) for all tests.
+unit: model
+	$(CARGO) test --workspace --all-features
+
+fixtures:
+	scripts/check-fixtures
+
+## Benchmarks (not part of `make test`).
+bench: model
+	$(CARGO) bench -p vaultiq-benches
+	benches/peer/run.sh

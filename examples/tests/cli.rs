@@ -1,0 +1,301 @@
+//! The `vaultiq` binary end to end: JSON shapes, incremental ingest, errors,
+//! and SIGKILL mid-sync followed by a clean recovery.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// `vaultiq --data-dir DIR ARGS...`, run from a neutral directory so no
+/// stray `vaultiq.toml` is picked up.
+fn vaultiq(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultiq"));
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .current_dir(std::env::temp_dir());
+    cmd.env_remove("VAULTIQ_FAILPOINT")
+        .env_remove("VAULTIQ_DATA_DIR");
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let output = cmd.output().expect("run vaultiq");
+    assert!(
+        output.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    output
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+fn ingest(data_dir: &Path) -> Output {
+    run_ok(
+        vaultiq(data_dir)
+            .args(["--quiet", "ingest", "--name", "samples"])
+            .arg(corpus()),
+    )
+}
+
+#[test]
+fn ingest_ask_search_and_sources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = run_ok(
+        vaultiq(dir.path())
+            .args(["ingest", "--name", "samples"])
+            .arg(corpus()),
+    );
+    let progress = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        progress.contains("indexed") && progress.contains("done"),
+        "{progress}"
+    );
+
+    let again = run_ok(
+        vaultiq(dir.path())
+            .args(["ingest", "--name", "samples"])
+            .arg(corpus()),
+    );
+    let progress = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        progress.contains(" 0 indexed"),
+        "a re-run indexes nothing new: {progress}"
+    );
+
+    let answer = json(&run_ok(vaultiq(dir.path()).args([
+        "ask",
+        "How do I rotate the TLS certificates?",
+        "--json",
+        "--top-k",
+        "5",
+    ])));
+    let keys: Vec<&str> = answer
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["answer", "query", "sources", "timestamp"]);
+    assert!(answer["answer"].as_str().expect("answer").contains("[1]"));
+    let source = &answer["sources"][0];
+    let mut fields: Vec<&str> = source
+        .as_object()
+        .expect("source")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        ["relevance_score", "snippet", "source_type", "title", "url"]
+    );
+    assert_eq!(source["source_type"], "files");
+    assert!(source["url"].as_str().expect("url").starts_with("file://"));
+    let score = source["relevance_score"].as_f64().expect("score");
+    assert!((0.0..=1.0).contains(&score));
+    let timestamp = answer["timestamp"].as_str().expect("timestamp");
+    assert!(
+        timestamp.ends_with('Z') && timestamp.len() == 20,
+        "{timestamp}"
+    );
+
+    let sources = json(&run_ok(vaultiq(dir.path()).args(["sources", "--json"])));
+    let total = sources["total_documents"].as_u64().expect("total");
+    assert!(total >= 30);
+    assert_eq!(sources["sources"]["files"].as_u64(), Some(total));
+
+    let hits = json(&run_ok(vaultiq(dir.path()).args([
+        "search",
+        "restore postgres",
+        "--json",
+    ])));
+    let hit = &hits["hits"][0];
+    assert!(hit["chunk_id"]
+        .as_str()
+        .expect("chunk id")
+        .starts_with("files:samples:"));
+    assert!(hit["retrievers"].as_array().is_some_and(|r| !r.is_empty()));
+
+    let filtered = json(&run_ok(vaultiq(dir.path()).args([
+        "ask",
+        "How do I rotate the TLS certificates?",
+        "--json",
+        "--source-filter",
+        "slack,jira",
+    ])));
+    assert_eq!(filtered["sources"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn errors_go_to_stderr_with_a_failure_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nothing-here");
+    let output = vaultiq(&missing)
+        .args(["ask", "hello?"])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no index"));
+    assert!(!missing.exists(), "asking does not create an empty index");
+
+    let output = vaultiq(dir.path())
+        .args(["ingest", "/definitely/not/here"])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/definitely/not/here"));
+
+    ingest(dir.path());
+    let output = vaultiq(dir.path())
+        .args(["ask", "x", "--source-filter", "wiki"])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("wiki") && stderr.contains("confluence"),
+        "{stderr}"
+    );
+    let output = vaultiq(dir.path())
+        .args(["ask", "x", "--top-k", "0"])
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+}
+
+#[cfg(feature = "failpoints")]
+mod crash {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    const PROBES: &[&str] = &[
+        "rotate TLS certificates",
+        "restore postgres backup",
+        "VPN does not connect",
+    ];
+
+    /// What search sees of an index: hit ids per probe, and the counts.
+    fn fingerprint(data_dir: &Path) -> Vec<String> {
+        let mut lines = vec![json(&run_ok(vaultiq(data_dir).args(["sources", "--json"])))
+            ["sources"]
+            .to_string()];
+        for probe in PROBES {
+            for mode in ["keyword", "vector", "hybrid"] {
+                let hits =
+                    json(&run_ok(vaultiq(data_dir).args([
+                        "search", probe, "--json", "--top-k", "10", "--mode", mode,
+                    ])));
+                let ids: Vec<String> = hits["hits"]
+                    .as_array()
+                    .expect("hits")
+                    .iter()
+                    .map(|h| h["chunk_id"].as_str().expect("id").to_string())
+                    .collect();
+                lines.push(format!("{probe}/{mode}: {}", ids.join(" ")));
+            }
+        }
+        lines
+    }
+
+    /// Starts an ingest in small batches and SIGKILLs it when stderr shows
+    /// `trigger`; no sleeps, the child's own output is the signal.
+    fn kill_ingest_at(data_dir: &Path, failpoint: Option<&str>, trigger: &str) {
+        let mut cmd = vaultiq(data_dir);
+        cmd.args(["ingest", "--name", "samples", "--batch-size", "8"])
+            .arg(corpus());
+        if let Some(point) = failpoint {
+            // The second batch: the first one is committed by then.
+            cmd.env("VAULTIQ_FAILPOINT", format!("{point}:pause@2"));
+        }
+        let mut child = cmd
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Duration::from_secs(300);
+        loop {
+            match rx.recv_timeout(deadline) {
+                Ok(line) if line.contains(trigger) => break,
+                Ok(_) => continue,
+                Err(err) => {
+                    let _ = child.kill();
+                    panic!("ingest never printed {trigger:?}: {err}");
+                }
+            }
+        }
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("wait");
+        assert!(!status.success(), "the child was killed, it did not finish");
+    }
+
+    #[test]
+    fn sigkill_at_any_stage_then_resync_equals_a_clean_run() {
+        let clean = tempfile::tempdir().expect("tempdir");
+        run_ok(
+            vaultiq(clean.path())
+                .args([
+                    "--quiet",
+                    "ingest",
+                    "--name",
+                    "samples",
+                    "--batch-size",
+                    "8",
+                ])
+                .arg(corpus()),
+        );
+        let expected = fingerprint(clean.path());
+
+        let mut cases: Vec<(Option<&str>, String)> = [
+            "after_lake_write",
+            "after_embed",
+            "after_upsert",
+            "before_checkpoint",
+        ]
+        .iter()
+        .map(|p| (Some(*p), format!("failpoint {p} reached")))
+        .collect();
+        // And at an ordinary moment: right after the first batch committed.
+        cases.push((None, "samples: ".to_string()));
+        for (failpoint, trigger) in cases {
+            let dir = tempfile::tempdir().expect("tempdir");
+            kill_ingest_at(dir.path(), failpoint, &trigger);
+            run_ok(
+                vaultiq(dir.path())
+                    .args([
+                        "--quiet",
+                        "ingest",
+                        "--name",
+                        "samples",
+                        "--batch-size",
+                        "8",
+                    ])
+                    .arg(corpus()),
+            );
+            assert_eq!(
+                fingerprint(dir.path()),
+                expected,
+                "after SIGKILL at {failpoint:?}"
+            );
+        }
+    }
+}

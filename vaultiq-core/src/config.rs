@@ -1,0 +1,584 @@
+//! `vaultiq.toml`: which implementation each stage uses and which sources
+//! to sync. Every error names the file, the key and what was expected.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::answerer::ExtractiveAnswerer;
+use crate::chunker::{ChunkLength, RecursiveChunker};
+use crate::connector::{Connector, FilesConnector};
+use crate::embedder::{Embedder, LocalEmbedder};
+use crate::{Error, KnowledgeBase, Result, SourceType};
+
+/// The parsed configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded store, fs lake and state live (default `.vaultiq`).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// The embedder.
+    #[serde(default)]
+    pub embedder: EmbedderConfig,
+    /// The chunker.
+    #[serde(default)]
+    pub chunker: ChunkerConfig,
+    /// The vector store.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// The answerer.
+    #[serde(default)]
+    pub answerer: AnswererConfig,
+    /// The raw lake.
+    #[serde(default)]
+    pub lake: LakeConfig,
+    /// The sync state store.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// The HTTP server.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Sources to sync.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// The file this was read from; relative paths resolve against its folder.
+    #[serde(skip)]
+    pub origin: Option<PathBuf>,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".vaultiq")
+}
+
+fn kind(value: &str) -> String {
+    value.to_string()
+}
+
+/// `[embedder]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedderConfig {
+    /// `local` (default) or `bedrock`.
+    #[serde(default = "EmbedderConfig::default_kind")]
+    pub kind: String,
+    /// Folder of the local model.
+    pub model_dir: Option<PathBuf>,
+    /// Remote model id.
+    pub model_id: Option<String>,
+    /// Vector size for models that offer several.
+    pub dimensions: Option<usize>,
+    /// Truncation length of the local model in tokens.
+    pub max_tokens: Option<usize>,
+    /// Texts per forward pass.
+    pub batch_size: Option<usize>,
+}
+
+impl EmbedderConfig {
+    fn default_kind() -> String {
+        kind("local")
+    }
+}
+
+impl Default for EmbedderConfig {
+    fn default() -> Self {
+        EmbedderConfig {
+            kind: Self::default_kind(),
+            model_dir: None,
+            model_id: None,
+            dimensions: None,
+            max_tokens: None,
+            batch_size: None,
+        }
+    }
+}
+
+/// `[chunker]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkerConfig {
+    /// Maximum chunk length (default 800).
+    #[serde(default = "ChunkerConfig::default_size")]
+    pub chunk_size: usize,
+    /// Overlap between neighbours (default 160).
+    #[serde(default = "ChunkerConfig::default_overlap")]
+    pub chunk_overlap: usize,
+    /// `chars` (default) or `tokens`.
+    #[serde(default = "ChunkerConfig::default_length")]
+    pub length: String,
+    /// Split markdown sections first (default true).
+    #[serde(default = "ChunkerConfig::default_markdown")]
+    pub markdown: bool,
+}
+
+impl ChunkerConfig {
+    fn default_size() -> usize {
+        RecursiveChunker::DEFAULT_CHUNK_SIZE
+    }
+    fn default_overlap() -> usize {
+        RecursiveChunker::DEFAULT_CHUNK_OVERLAP
+    }
+    fn default_length() -> String {
+        kind("chars")
+    }
+    fn default_markdown() -> bool {
+        true
+    }
+}
+
+impl Default for ChunkerConfig {
+    fn default() -> Self {
+        ChunkerConfig {
+            chunk_size: Self::default_size(),
+            chunk_overlap: Self::default_overlap(),
+            length: Self::default_length(),
+            markdown: Self::default_markdown(),
+        }
+    }
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `embedded` (default), `opensearch` or `pgvector`.
+    #[serde(default = "StoreConfig::default_kind")]
+    pub kind: String,
+    /// Endpoint of a remote store.
+    pub url: Option<String>,
+    /// Index or table name of a remote store.
+    pub index: Option<String>,
+}
+
+impl StoreConfig {
+    fn default_kind() -> String {
+        kind("embedded")
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            kind: Self::default_kind(),
+            url: None,
+            index: None,
+        }
+    }
+}
+
+/// `[answerer]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswererConfig {
+    /// `extractive` (default) or `bedrock`.
+    #[serde(default = "AnswererConfig::default_kind")]
+    pub kind: String,
+    /// Remote model id.
+    pub model_id: Option<String>,
+    /// Answer length limit of a remote model.
+    pub max_tokens: Option<u32>,
+    /// Evidence threshold of the extractive answerer (0..1).
+    pub min_relevance: Option<f32>,
+}
+
+impl AnswererConfig {
+    fn default_kind() -> String {
+        kind("extractive")
+    }
+}
+
+impl Default for AnswererConfig {
+    fn default() -> Self {
+        AnswererConfig {
+            kind: Self::default_kind(),
+            model_id: None,
+            max_tokens: None,
+            min_relevance: None,
+        }
+    }
+}
+
+/// `[lake]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakeConfig {
+    /// `fs` (default) or `s3`.
+    #[serde(default = "LakeConfig::default_kind")]
+    pub kind: String,
+    /// S3 bucket.
+    pub bucket: Option<String>,
+    /// S3 key prefix.
+    pub prefix: Option<String>,
+}
+
+impl LakeConfig {
+    fn default_kind() -> String {
+        kind("fs")
+    }
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        LakeConfig {
+            kind: Self::default_kind(),
+            bucket: None,
+            prefix: None,
+        }
+    }
+}
+
+/// `[state]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// `sqlite` (default) or `dynamodb`.
+    #[serde(default = "StateConfig::default_kind")]
+    pub kind: String,
+    /// DynamoDB table.
+    pub table: Option<String>,
+}
+
+impl StateConfig {
+    fn default_kind() -> String {
+        kind("sqlite")
+    }
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            kind: Self::default_kind(),
+            table: None,
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address (default `127.0.0.1:8080`).
+    #[serde(default = "ServerConfig::default_addr")]
+    pub addr: String,
+    /// Environment variable holding comma-separated API keys.
+    pub api_keys_env: Option<String>,
+    /// Allowed CORS origins.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    /// Requests served at once before answering 503.
+    pub max_concurrency: Option<usize>,
+}
+
+impl ServerConfig {
+    fn default_addr() -> String {
+        kind("127.0.0.1:8080")
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: Self::default_addr(),
+            api_keys_env: None,
+            cors_origins: Vec::new(),
+            max_concurrency: None,
+        }
+    }
+}
+
+/// One `[[sources]]` entry; type-specific keys stay in `settings`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SourceConfig {
+    /// Kind of source.
+    #[serde(rename = "type")]
+    pub source_type: SourceType,
+    /// Unique instance name, part of every document id.
+    pub name: String,
+    /// Everything else in the entry.
+    #[serde(flatten)]
+    pub settings: toml::Table,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("cannot read config file", path, e))?;
+        let mut config = Self::parse(&text, &path.display().to_string())?;
+        config.origin = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parses config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+        if let Some(dir) = std::env::var_os("VAULTIQ_DATA_DIR") {
+            config.data_dir = PathBuf::from(dir);
+        }
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    /// The default configuration (embedded everything, no sources).
+    pub fn embedded_default() -> Self {
+        Config {
+            data_dir: default_data_dir(),
+            embedder: EmbedderConfig::default(),
+            chunker: ChunkerConfig::default(),
+            store: StoreConfig::default(),
+            answerer: AnswererConfig::default(),
+            lake: LakeConfig::default(),
+            state: StateConfig::default(),
+            server: ServerConfig::default(),
+            sources: Vec::new(),
+            origin: None,
+        }
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |key: &str, expected: &str, got: &str| {
+            Error::Config(format!("{origin}: `{key}` must be {expected}, got `{got}`"))
+        };
+        let supported = |key: &str, value: &str, here: &[&str], later: &[&str]| -> Result<()> {
+            if here.contains(&value) {
+                Ok(())
+            } else if later.contains(&value) {
+                Err(Error::Config(format!(
+                    "{origin}: `{key} = \"{value}\"` is not available in this build of VaultIQ; use one of: {}",
+                    here.join(", ")
+                )))
+            } else {
+                Err(bad(
+                    key,
+                    &format!("one of {}", [here, later].concat().join(", ")),
+                    value,
+                ))
+            }
+        };
+        supported(
+            "embedder.kind",
+            &self.embedder.kind,
+            &["local"],
+            &["bedrock"],
+        )?;
+        supported(
+            "store.kind",
+            &self.store.kind,
+            &["embedded"],
+            &["opensearch", "pgvector"],
+        )?;
+        supported(
+            "answerer.kind",
+            &self.answerer.kind,
+            &["extractive"],
+            &["bedrock"],
+        )?;
+        supported("lake.kind", &self.lake.kind, &["fs"], &["s3"])?;
+        supported("state.kind", &self.state.kind, &["sqlite"], &["dynamodb"])?;
+        if !["chars", "tokens"].contains(&self.chunker.length.as_str()) {
+            return Err(bad(
+                "chunker.length",
+                "`chars` or `tokens`",
+                &self.chunker.length,
+            ));
+        }
+        if self.chunker.chunk_size == 0 || self.chunker.chunk_overlap > self.chunker.chunk_size {
+            return Err(Error::Config(format!(
+                "{origin}: `chunker.chunk_size` must be > 0 and at least `chunker.chunk_overlap` ({} / {})",
+                self.chunker.chunk_size, self.chunker.chunk_overlap
+            )));
+        }
+        if let Some(min) = self.answerer.min_relevance {
+            if !(0.0..=1.0).contains(&min) {
+                return Err(bad(
+                    "answerer.min_relevance",
+                    "between 0 and 1",
+                    &min.to_string(),
+                ));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            let key = format!("sources[{i}]");
+            if source.name.is_empty()
+                || !source
+                    .name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(bad(
+                    &format!("{key}.name"),
+                    "a non-empty name of letters, digits, `-`, `_` or `.`",
+                    &source.name,
+                ));
+            }
+            if !names.insert(source.name.as_str()) {
+                return Err(Error::Config(format!(
+                    "{origin}: `{key}.name` = `{}` is used twice; source names must be unique",
+                    source.name
+                )));
+            }
+            match source.source_type {
+                SourceType::Files => {
+                    let path = source.settings.get("path").and_then(|v| v.as_str());
+                    if path.is_none() {
+                        return Err(Error::Config(format!(
+                            "{origin}: `{key}.path` is required for a files source (a directory)"
+                        )));
+                    }
+                    for extra in source.settings.keys() {
+                        if !["path", "include"].contains(&extra.as_str()) {
+                            return Err(Error::Config(format!(
+                                "{origin}: `{key}.{extra}` is not a setting of a files source (expected path, include)"
+                            )));
+                        }
+                    }
+                }
+                other => {
+                    return Err(Error::Config(format!(
+                        "{origin}: `{key}.type = \"{other}\"` is not available in this build of VaultIQ yet; \
+                         supported: files"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a configured path against the config file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        match self.origin.as_ref().and_then(|o| o.parent()) {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// The data directory, resolved.
+    pub fn data_dir(&self) -> PathBuf {
+        self.resolve(&self.data_dir)
+    }
+
+    /// The connectors of `[[sources]]`.
+    pub fn connectors(&self) -> Result<Vec<Arc<dyn Connector>>> {
+        self.sources
+            .iter()
+            .map(|source| -> Result<Arc<dyn Connector>> {
+                let path = source
+                    .settings
+                    .get("path")
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| {
+                        Error::Config(format!("source `{}` has no path", source.name))
+                    })?;
+                let mut builder =
+                    FilesConnector::builder(&source.name, self.resolve(Path::new(path)));
+                if let Some(include) = source.settings.get("include") {
+                    let globs = include
+                        .as_array()
+                        .map(|items| {
+                            items
+                                .iter()
+                                .filter_map(|i| i.as_str().map(String::from))
+                                .collect::<Vec<_>>()
+                        })
+                        .ok_or_else(|| {
+                            Error::Config(format!(
+                                "source `{}`: `include` must be a list of globs",
+                                source.name
+                            ))
+                        })?;
+                    builder = builder.include(globs);
+                }
+                Ok(Arc::new(builder.build()?))
+            })
+            .collect()
+    }
+
+    /// The local embedder this config asks for.
+    pub fn local_embedder(&self) -> Result<LocalEmbedder> {
+        let mut builder = LocalEmbedder::builder();
+        if let Some(dir) = &self.embedder.model_dir {
+            builder = builder.model_dir(self.resolve(dir));
+        }
+        if let Some(max) = self.embedder.max_tokens {
+            builder = builder.max_tokens(max);
+        }
+        if let Some(batch) = self.embedder.batch_size {
+            builder = builder.batch_size(batch);
+        }
+        builder.build()
+    }
+
+    /// Opens the knowledge base this config describes, with its sources.
+    pub fn open(&self) -> Result<KnowledgeBase> {
+        let embedder = self.local_embedder()?;
+        let length = match self.chunker.length.as_str() {
+            "tokens" => ChunkLength::Tokens(embedder.token_length()),
+            _ => ChunkLength::Chars,
+        };
+        let chunker = RecursiveChunker::builder()
+            .chunk_size(self.chunker.chunk_size)
+            .chunk_overlap(self.chunker.chunk_overlap)
+            .length(length)
+            .markdown(self.chunker.markdown)
+            .build()?;
+        let mut answerer = ExtractiveAnswerer::default();
+        if let Some(min) = self.answerer.min_relevance {
+            answerer = answerer.with_min_relevance(min);
+        }
+        let embedder: Arc<dyn Embedder> = Arc::new(embedder);
+        let mut builder = KnowledgeBase::local_builder(&self.data_dir(), embedder)?
+            .chunker(Arc::new(chunker))
+            .answerer(Arc::new(answerer));
+        for connector in self.connectors()? {
+            builder = builder.source(connector);
+        }
+        builder.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        match Config::parse(text, "vaultiq.toml") {
+            Err(e) => e.to_string(),
+            Ok(_) => String::from("no error"),
+        }
+    }
+
+    #[test]
+    fn defaults_and_sources_parse() -> Result<()> {
+        let config = Config::parse(
+            "data_dir = \"kb\"\n[[sources]]\ntype = \"files\"\nname = \"runbooks\"\npath = \"docs\"\ninclude = [\"**/*.md\"]\n",
+            "vaultiq.toml",
+        )?;
+        assert_eq!(config.store.kind, "embedded");
+        assert_eq!(config.sources[0].source_type, SourceType::Files);
+        assert_eq!(config.sources[0].name, "runbooks");
+        Ok(())
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert!(error_of("[store]\nkind = \"faiss\"").contains("store.kind"));
+        assert!(error_of("[store]\nkind = \"opensearch\"").contains("not available in this build"));
+        assert!(error_of("[embedder]\nkindd = \"local\"").contains("kindd"));
+        assert!(error_of("[chunker]\nchunk_size = 10\nchunk_overlap = 20").contains("chunk_size"));
+        assert!(error_of("[[sources]]\ntype = \"files\"\nname = \"a\"").contains("sources[0].path"));
+        assert!(error_of("[[sources]]\ntype = \"wiki\"\nname = \"a\"").contains("wiki"));
+        assert!(
+            error_of("[[sources]]\ntype = \"files\"\nname = \"a b\"\npath = \".\"")
+                .contains("sources[0].name")
+        );
+        assert!(error_of(
+            "[[sources]]\ntype = \"files\"\nname = \"a\"\npath = \".\"\n[[sources]]\ntype = \"files\"\nname = \"a\"\npath = \".\""
+        )
+        .contains("used twice"));
+        assert!(error_of("data_dir = [").contains("vaultiq.toml"));
+    }
+}

@@ -1,0 +1,35 @@
+//! Embedders turn text into vectors.
+
+mod cache;
+mod local;
+
+pub use cache::CachedEmbedder;
+pub use local::{find_model_dir, LocalEmbedder, LocalEmbedderBuilder, DEFAULT_MODEL_NAME};
+
+use async_trait::async_trait;
+
+use crate::Result;
+
+/// Whether a text is a search query or a passage to be searched. Some
+/// models embed the two differently (instruction prefixes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EmbedKind {
+    /// A user's question.
+    Query,
+    /// A chunk of a document.
+    Document,
+}
+
+/// Turns texts into vectors of a fixed dimension.
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// Identifies the model and every setting that changes its vectors; part
+    /// of the embedding cache key.
+    fn model_id(&self) -> &str;
+
+    /// Length of every vector.
+    fn dimension(&self) -> usize;
+
+    /// One vector per text, in order. Batching happens inside.
+    async fn embed(&self, texts: &[String], kind: EmbedKind) -> Result<Vec<Vec<f32>>>;
+}

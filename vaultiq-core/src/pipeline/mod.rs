@@ -1,0 +1,5 @@
+//! The sync (ingest) and query pipelines.
+
+pub mod failpoint;
+pub mod query;
+pub mod sync;

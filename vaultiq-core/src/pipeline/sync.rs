@@ -1,0 +1,366 @@
+//! The sync pipeline: checkpoint -> fetch batch -> raw lake -> skip
+//! unchanged -> chunk -> embed -> upsert -> record hashes -> commit
+//! checkpoint; then remove documents that vanished from the source.
+//!
+//! Each step is idempotent and the checkpoint is committed last, so a crash
+//! anywhere means the next run repeats at most one batch, and repeating a
+//! batch replaces chunks instead of adding them.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tracing::Instrument;
+
+use crate::chunker::Chunker;
+use crate::connector::{Connector, SourceDocument};
+use crate::embedder::{EmbedKind, Embedder};
+use crate::lake::Lake;
+use crate::pipeline::failpoint::{self, Failpoint};
+use crate::state::{StateStore, SyncRun};
+use crate::store::{IndexedDocument, VectorStore};
+use crate::{Error, Result};
+
+/// Settings of a sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Remove indexed documents that the source no longer lists (default on).
+    pub delete_missing: bool,
+    /// Refuse to delete more than this share of a source's documents in one
+    /// run (default 0.2), unless `force_delete`. A source that suddenly lists
+    /// nothing is far more often a broken API or mount than a real purge.
+    pub max_delete_share: f64,
+    /// Deleting this many documents or fewer is always allowed (default 5),
+    /// so small collections can shrink normally.
+    pub delete_allowance: usize,
+    /// Delete whatever vanished, whatever its share.
+    pub force_delete: bool,
+    /// Test-only: fail at this stage boundary.
+    #[cfg(feature = "failpoints")]
+    pub failpoint: Option<Failpoint>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            delete_missing: true,
+            max_delete_share: 0.2,
+            delete_allowance: 5,
+            force_delete: false,
+            #[cfg(feature = "failpoints")]
+            failpoint: None,
+        }
+    }
+}
+
+impl SyncOptions {
+    fn failpoint(&self) -> Option<Failpoint> {
+        #[cfg(feature = "failpoints")]
+        {
+            self.failpoint
+        }
+        #[cfg(not(feature = "failpoints"))]
+        {
+            None
+        }
+    }
+}
+
+/// Progress of a running sync, reported after every batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncProgress {
+    /// Source being synced.
+    pub source_name: String,
+    /// Documents fetched so far.
+    pub fetched: usize,
+    /// Documents (re)indexed so far.
+    pub indexed: usize,
+    /// Documents skipped because their content did not change.
+    pub unchanged: usize,
+    /// Chunks written so far.
+    pub chunks: usize,
+    /// Documents removed because they vanished from the source.
+    pub deleted: usize,
+    /// Time since the source's sync started.
+    pub elapsed: Duration,
+    /// True on the last report of the source.
+    pub finished: bool,
+}
+
+impl SyncProgress {
+    /// Documents fetched per second so far.
+    pub fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.fetched as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// What a sync did, per source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncReport {
+    /// One entry per synced source.
+    pub sources: Vec<SyncProgress>,
+    /// Deletions that were refused by the safety limit, with the reason.
+    pub warnings: Vec<String>,
+}
+
+impl SyncReport {
+    /// Documents indexed across sources.
+    pub fn indexed(&self) -> usize {
+        self.sources.iter().map(|s| s.indexed).sum()
+    }
+
+    /// Documents removed across sources.
+    pub fn deleted(&self) -> usize {
+        self.sources.iter().map(|s| s.deleted).sum()
+    }
+}
+
+/// The parts a sync needs.
+pub(crate) struct SyncParts<'a> {
+    pub chunker: &'a dyn Chunker,
+    pub embedder: &'a dyn Embedder,
+    pub store: &'a dyn VectorStore,
+    pub lake: &'a dyn Lake,
+    pub state: &'a dyn StateStore,
+}
+
+/// Syncs one source; records the run's outcome in the state store.
+pub(crate) async fn sync_source(
+    parts: &SyncParts<'_>,
+    connector: &Arc<dyn Connector>,
+    options: &SyncOptions,
+    report: &mut SyncReport,
+    progress: &(dyn Fn(&SyncProgress) + Send + Sync),
+) -> Result<()> {
+    let name = connector.name().to_string();
+    let span = tracing::info_span!("sync", source = %name);
+    let started_at = Utc::now();
+    let mut current = SyncProgress {
+        source_name: name.clone(),
+        ..SyncProgress::default()
+    };
+    let outcome = run(parts, connector, options, report, &mut current, progress)
+        .instrument(span)
+        .await;
+    let run_record = SyncRun {
+        source_name: name,
+        started_at,
+        finished_at: Utc::now(),
+        outcome: match &outcome {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        },
+        indexed: current.indexed,
+        deleted: current.deleted,
+    };
+    // A failed history write must not hide the sync's own error.
+    let recorded = parts.state.record_run(&run_record).await;
+    report.sources.push(current);
+    outcome?;
+    recorded
+}
+
+async fn run(
+    parts: &SyncParts<'_>,
+    connector: &Arc<dyn Connector>,
+    options: &SyncOptions,
+    report: &mut SyncReport,
+    current: &mut SyncProgress,
+    progress: &(dyn Fn(&SyncProgress) + Send + Sync),
+) -> Result<()> {
+    let name = connector.name().to_string();
+    let started = Instant::now();
+    let mut checkpoint = parts.state.checkpoint(&name).await?;
+    loop {
+        let batch = connector
+            .fetch(checkpoint.as_ref())
+            .instrument(tracing::info_span!("fetch"))
+            .await?;
+        current.fetched += batch.documents.len();
+        index_batch(parts, &name, batch.documents, options, current).await?;
+        failpoint::check(options.failpoint(), Failpoint::BeforeCheckpoint)?;
+        parts
+            .state
+            .commit_checkpoint(&name, &batch.checkpoint)
+            .await?;
+        current.elapsed = started.elapsed();
+        progress(current);
+        if batch.done {
+            break;
+        }
+        checkpoint = Some(batch.checkpoint);
+    }
+    if options.delete_missing {
+        delete_vanished(parts, connector, options, report, current).await?;
+    }
+    current.elapsed = started.elapsed();
+    current.finished = true;
+    progress(current);
+    Ok(())
+}
+
+async fn index_batch(
+    parts: &SyncParts<'_>,
+    source_name: &str,
+    documents: Vec<SourceDocument>,
+    options: &SyncOptions,
+    current: &mut SyncProgress,
+) -> Result<()> {
+    if documents.is_empty() {
+        return Ok(());
+    }
+    let mut records = documents;
+    for record in &mut records {
+        if record.document.source_name != source_name {
+            return Err(Error::Source {
+                source_name: source_name.to_string(),
+                message: format!(
+                    "connector returned document `{}` of source `{}`",
+                    record.document.id, record.document.source_name
+                ),
+                retryable: false,
+            });
+        }
+        // Never trust a connector's hash: it decides what gets re-embedded.
+        record.document.content_hash = record.document.compute_hash();
+    }
+    async {
+        for record in &records {
+            parts.lake.put(record).await?;
+        }
+        Ok::<_, Error>(())
+    }
+    .instrument(tracing::info_span!("lake", documents = records.len()))
+    .await?;
+    failpoint::check(options.failpoint(), Failpoint::AfterLakeWrite)?;
+
+    let ids: Vec<String> = records.iter().map(|r| r.document.id.clone()).collect();
+    let known = parts.state.document_hashes(source_name, &ids).await?;
+    // A batch may hold the same document twice (overlap windows); keep the last.
+    let mut seen = HashSet::new();
+    let mut changed = Vec::new();
+    for record in records.into_iter().rev() {
+        let doc = record.document;
+        if !seen.insert(doc.id.clone()) {
+            continue;
+        }
+        if known.get(&doc.id) == Some(&doc.content_hash) {
+            current.unchanged += 1;
+        } else {
+            changed.push(doc);
+        }
+    }
+    changed.reverse();
+    if changed.is_empty() {
+        return Ok(());
+    }
+
+    let chunked: Vec<(crate::Document, Vec<crate::Chunk>)> = {
+        let _span = tracing::info_span!("chunk", documents = changed.len()).entered();
+        changed
+            .into_iter()
+            .map(|doc| parts.chunker.chunk(&doc).map(|chunks| (doc, chunks)))
+            .collect::<Result<_>>()?
+    };
+    let texts: Vec<String> = chunked
+        .iter()
+        .flat_map(|(doc, chunks)| chunks.iter().map(|c| c.indexed_text(&doc.title)))
+        .collect();
+    let mut vectors = parts
+        .embedder
+        .embed(&texts, EmbedKind::Document)
+        .instrument(tracing::info_span!("embed", chunks = texts.len()))
+        .await?
+        .into_iter();
+    if vectors.len() != texts.len() {
+        return Err(Error::model(format!(
+            "embedder returned {} vectors for {} chunks",
+            vectors.len(),
+            texts.len()
+        )));
+    }
+    failpoint::check(options.failpoint(), Failpoint::AfterEmbed)?;
+
+    let indexed: Vec<IndexedDocument> = chunked
+        .into_iter()
+        .map(|(document, chunks)| {
+            let vectors = vectors.by_ref().take(chunks.len()).collect();
+            IndexedDocument {
+                document,
+                chunks,
+                vectors,
+            }
+        })
+        .collect();
+    parts.store.upsert(&indexed).await?;
+    failpoint::check(options.failpoint(), Failpoint::AfterUpsert)?;
+
+    let hashes: Vec<(String, String)> = indexed
+        .iter()
+        .map(|i| (i.document.id.clone(), i.document.content_hash.clone()))
+        .collect();
+    parts.state.record_documents(source_name, &hashes).await?;
+    current.indexed += indexed.len();
+    current.chunks += indexed.iter().map(|i| i.chunks.len()).sum::<usize>();
+    Ok(())
+}
+
+async fn delete_vanished(
+    parts: &SyncParts<'_>,
+    connector: &Arc<dyn Connector>,
+    options: &SyncOptions,
+    report: &mut SyncReport,
+    current: &mut SyncProgress,
+) -> Result<()> {
+    let name = connector.name();
+    let live: HashSet<String> = connector
+        .list_ids()
+        .instrument(tracing::info_span!("list_ids"))
+        .await?
+        .into_iter()
+        .collect();
+    let indexed = parts.state.document_ids(name).await?;
+    let vanished: Vec<String> = indexed
+        .iter()
+        .filter(|id| !live.contains(*id))
+        .cloned()
+        .collect();
+    if vanished.is_empty() {
+        return Ok(());
+    }
+    let share = vanished.len() as f64 / indexed.len().max(1) as f64;
+    if !options.force_delete
+        && vanished.len() > options.delete_allowance
+        && share > options.max_delete_share
+    {
+        let warning = format!(
+            "source `{name}`: {} of {} documents vanished ({:.0}%), more than the {:.0}% allowed in one run; \
+             nothing was deleted. Check the source, then sync with force to delete them.",
+            vanished.len(),
+            indexed.len(),
+            share * 100.0,
+            options.max_delete_share * 100.0
+        );
+        tracing::warn!("{warning}");
+        report.warnings.push(warning);
+        return Ok(());
+    }
+    async {
+        parts.store.delete(&vanished).await?;
+        parts.state.forget_documents(name, &vanished).await?;
+        for id in &vanished {
+            parts.lake.delete(name, id).await?;
+        }
+        Ok::<_, Error>(())
+    }
+    .instrument(tracing::info_span!("delete", documents = vanished.len()))
+    .await?;
+    current.deleted += vanished.len();
+    Ok(())
+}
