@@ -1,5 +1,9 @@
-//! Inputs shared by the benchmarks and the Python peer script, generated
-//! deterministically so both sides measure exactly the same texts.
+//! Benchmarks and the retrieval evaluation of VaultIQ: deterministic inputs
+//! shared with the Python peer script, BEIR loading and ranking metrics.
+
+pub mod beir;
+pub mod metrics;
+pub mod synthetic;
 
 use std::path::{Path, PathBuf};
 

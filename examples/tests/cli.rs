@@ -299,3 +299,62 @@ mod crash {
         }
     }
 }
+
+#[test]
+fn sync_reads_sources_from_the_config_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("vaultiq.toml");
+    let corpus = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        corpus.path().join("dns.md"),
+        "# DNS\n\nInternal zones are served by CoreDNS on port 53.\n",
+    )
+    .expect("write");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"kb\"\n\n[[sources]]\ntype = \"files\"\nname = \"notes\"\npath = {:?}\n",
+            corpus.path().display().to_string()
+        ),
+    )
+    .expect("write config");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultiq"));
+    cmd.arg("--config")
+        .arg(&config)
+        .args(["--quiet", "sync"])
+        .env_remove("VAULTIQ_DATA_DIR");
+    run_ok(&mut cmd);
+    assert!(
+        dir.path().join("kb").join("store.sqlite").is_file(),
+        "data_dir is relative to the config file"
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultiq"));
+    cmd.arg("--config")
+        .arg(&config)
+        .args(["sources", "--json"])
+        .env_remove("VAULTIQ_DATA_DIR");
+    assert_eq!(json(&run_ok(&mut cmd))["sources"]["files"], 1);
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultiq"));
+    cmd.arg("--config")
+        .arg(&config)
+        .args(["sync", "--source", "wiki"])
+        .env_remove("VAULTIQ_DATA_DIR");
+    let output = cmd.output().expect("run");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("notes"),
+        "lists the configured sources"
+    );
+
+    std::fs::write(&config, "[store]\nkind = \"faiss\"\n").expect("write config");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultiq"));
+    cmd.arg("--config").arg(&config).arg("sync");
+    let output = cmd.output().expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("vaultiq.toml") && stderr.contains("store.kind"),
+        "{stderr}"
+    );
+}

@@ -120,3 +120,45 @@ async fn bad_queries_are_invalid_input() {
     let result = kb.ask(&Query::new("anything at all?")).await.expect("ask");
     assert!(!result.answer.grounded);
 }
+
+#[tokio::test]
+async fn a_locked_data_directory_is_a_retryable_error_and_loses_nothing() {
+    let corpus = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        corpus.path().join("a.md"),
+        "# Proxy\n\nEgress goes through Squid on port 3128.\n",
+    )
+    .expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kb = local_kb(dir.path());
+    kb.ingest_dir("notes", corpus.path())
+        .await
+        .expect("first sync");
+
+    // Another process holds the store's write lock for longer than we wait.
+    let other = rusqlite::Connection::open(dir.path().join("store.sqlite")).expect("open");
+    other.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    std::fs::write(
+        corpus.path().join("b.md"),
+        "# NTP\n\nServers sync time from chrony pools.\n",
+    )
+    .expect("write");
+    let err = kb
+        .ingest_dir("notes", corpus.path())
+        .await
+        .expect_err("store is locked");
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(err.to_string().contains("locked"), "{err}");
+    other.execute_batch("ROLLBACK").expect("unlock");
+
+    // Nothing was lost, and the next sync picks up where it stopped.
+    let report = kb
+        .ingest_dir("notes", corpus.path())
+        .await
+        .expect("sync after unlock");
+    assert_eq!(report.indexed(), 1);
+    assert_eq!(
+        kb.sources().await.expect("counts").values().sum::<usize>(),
+        2
+    );
+}

@@ -65,6 +65,12 @@ async fn questions_find_their_documents() {
             ));
             continue;
         }
+        if result.answer.text.trim().is_empty() || result.answer.citations.is_empty() {
+            failures.push(format!(
+                "{:?}: empty answer or no citation: {:?}",
+                q.question, result.answer.text
+            ));
+        }
         if !result.answer.grounded {
             failures.push(format!(
                 "{:?}: no answer (best relevance {:?})",

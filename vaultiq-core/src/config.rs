@@ -437,12 +437,12 @@ impl Config {
                         }
                     }
                 }
-                other => {
+                SourceType::Custom => {
                     return Err(Error::Config(format!(
-                        "{origin}: `{key}.type = \"{other}\"` is not available in this build of VaultIQ yet; \
-                         supported: files"
+                        "{origin}: `{key}.type = \"custom\"` sources are added in code, not in the config"
                     )))
                 }
+                _ => crate::connector::settings::validate(origin, &key, source)?,
             }
         }
         Ok(())
@@ -466,6 +466,9 @@ impl Config {
         self.sources
             .iter()
             .map(|source| -> Result<Arc<dyn Connector>> {
+                if source.source_type != SourceType::Files {
+                    return crate::connector::settings::build(source);
+                }
                 let path = source
                     .settings
                     .get("path")

@@ -134,6 +134,13 @@ impl From<rusqlite::Error> for Error {
         );
         if corrupt {
             Error::Corrupt(format!("SQLite database: {err}"))
+        } else if retryable {
+            Error::Store {
+                message: format!(
+                    "the data directory is locked by another process (a running sync?); try again ({err})"
+                ),
+                retryable,
+            }
         } else {
             Error::Store {
                 message: format!("SQLite: {err}"),

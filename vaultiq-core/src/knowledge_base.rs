@@ -281,6 +281,17 @@ impl KnowledgeBase {
         .await
     }
 
+    /// An answer as a stream of events, after the search has run.
+    pub async fn ask_stream(&self, query: &Query) -> Result<crate::pipeline::stream::AnswerStream> {
+        crate::pipeline::stream::ask_stream(
+            self.embedder.as_ref(),
+            self.store.as_ref(),
+            self.answerer.as_ref(),
+            query,
+        )
+        .await
+    }
+
     /// Number of documents per source type.
     pub async fn sources(&self) -> Result<BTreeMap<SourceType, usize>> {
         self.store.count_by_source().await

@@ -94,6 +94,10 @@ impl ExtractiveAnswerer {
                 )
             })
             .collect();
+        if sentences.is_empty() {
+            // Passages of only code, tables or fragments: quote the best one.
+            return quote_passage(question, evidence[0]);
+        }
         let weights = idf_weights(&query_terms, &sentences);
         let total_weight: f32 = weights.values().sum::<f32>().max(f32::EPSILON);
 
@@ -154,6 +158,17 @@ impl ExtractiveAnswerer {
             timestamp: Utc::now(),
             grounded: true,
         }
+    }
+}
+
+fn quote_passage(question: &str, hit: &Hit) -> Answer {
+    let citation = Citation::from_hit(hit);
+    Answer {
+        text: format!("{} [1]", citation.snippet),
+        citations: vec![citation],
+        query: question.to_string(),
+        timestamp: Utc::now(),
+        grounded: true,
     }
 }
 
@@ -329,6 +344,23 @@ mod tests {
                 .compose("anything", &[])
                 .grounded
         );
+    }
+
+    #[test]
+    fn passages_without_sentences_are_quoted() {
+        let hits = vec![hit(
+            "deploy",
+            "```sh\nrelease-cli promote --env prod\n```\n| step | owner |",
+            0.6,
+        )];
+        let answer = ExtractiveAnswerer::default().compose("How do I deploy to production?", &hits);
+        assert!(answer.grounded);
+        assert!(
+            answer.text.contains("release-cli promote") && answer.text.ends_with("[1]"),
+            "{}",
+            answer.text
+        );
+        assert_eq!(answer.citations.len(), 1);
     }
 
     #[test]

@@ -1,8 +1,18 @@
 //! Connectors enumerate the documents of one source instance incrementally.
 
+pub mod confluence;
 mod files;
+pub mod github;
+pub mod http;
+pub mod jira;
+pub(crate) mod settings;
+pub mod slack;
 
+pub use confluence::{ConfluenceConnector, ConfluenceConnectorBuilder, Deployment};
 pub use files::{FilesConnector, FilesConnectorBuilder};
+pub use github::{GithubConnector, GithubConnectorBuilder, GithubInclude};
+pub use jira::{JiraConnector, JiraConnectorBuilder};
+pub use slack::{SlackConnector, SlackConnectorBuilder};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -290,7 +290,8 @@ fn check_pooling(dir: &Path) -> Result<()> {
 }
 
 /// Where to look for the model when no folder is given: `VAULTIQ_MODEL_DIR`,
-/// then the cache `scripts/fetch-model` fills, then the Hugging Face cache.
+/// then the cache `scripts/fetch-model` fills (`VAULTIQ_MODEL_CACHE`, else
+/// `~/.cache/vaultiq/models`), then the Hugging Face cache.
 pub fn find_model_dir() -> Result<PathBuf> {
     let mut tried = Vec::new();
     if let Some(dir) = std::env::var_os("VAULTIQ_MODEL_DIR") {
@@ -300,11 +301,12 @@ pub fn find_model_dir() -> Result<PathBuf> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| home.as_ref().map(|h| h.join(".cache")));
-    if let Some(cache) = &cache {
-        let dir = cache
-            .join("vaultiq")
-            .join("models")
-            .join(DEFAULT_MODEL_NAME);
+    // The same place scripts/fetch-model installs to.
+    let model_cache = std::env::var_os("VAULTIQ_MODEL_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| cache.as_ref().map(|c| c.join("vaultiq").join("models")));
+    if let Some(models) = model_cache {
+        let dir = models.join(DEFAULT_MODEL_NAME);
         if dir.join("model.safetensors").is_file() {
             return Ok(dir);
         }

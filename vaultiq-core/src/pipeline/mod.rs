@@ -2,4 +2,5 @@
 
 pub mod failpoint;
 pub mod query;
+pub mod stream;
 pub mod sync;

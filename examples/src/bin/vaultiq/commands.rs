@@ -9,7 +9,7 @@ use vaultiq_core::config::Config;
 use vaultiq_core::connector::{Connector, FilesConnector};
 use vaultiq_core::{KnowledgeBase, Query, SearchMode, SourceType, SyncOptions, SyncReport};
 
-use crate::{output, progress, Cli, Command};
+use crate::{output, progress, server, Cli, Command};
 
 /// Options shared by `ask` and `search`.
 #[derive(Debug, clap::Args)]
@@ -143,6 +143,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => {
             let kb = open_for_query(&config)?;
             output::status(&kb.last_runs().await?, &kb.sources().await?, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { addr } => {
+            let mut settings = server::ServerSettings::from_config(&config.server)?;
+            if let Some(addr) = addr {
+                settings.addr = addr;
+            }
+            // An empty index is fine: a `vaultiq sync` may fill it while serving.
+            let kb = Arc::new(config.open()?);
+            server::serve(kb, settings, server::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

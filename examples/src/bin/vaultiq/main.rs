@@ -5,6 +5,7 @@
 mod commands;
 mod output;
 mod progress;
+mod server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,17 +86,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the HTTP API (JSON request logs on stderr; Ctrl-C or SIGTERM stops it).
+    Serve {
+        /// Listen address, HOST:PORT (default: `[server] addr`, else 127.0.0.1:8080).
+        #[arg(long)]
+        addr: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    // A server logs every request, as JSON for log pipelines.
+    let serving = matches!(cli.command, Command::Serve { .. });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if serving { "info" } else { "warn" })
+    });
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if serving {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {

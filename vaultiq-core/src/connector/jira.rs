@@ -1,0 +1,566 @@
+//! Jira Cloud and Data Center issues with their comments.
+//!
+//! Cloud: `GET /rest/api/3/search/jql?jql=...&fields=...&nextPageToken=`
+//! (descriptions and comments in ADF). Data Center: `GET /rest/api/2/search`
+//! with `startAt` (wiki markup). The JQL is the configured projects or JQL,
+//! plus `updated >= <epoch ms>` (epoch milliseconds avoid the per-user time
+//! zone that `"yyyy-MM-dd HH:mm"` dates are read in), ordered by `updated`.
+//! One fetch step is one search page; comments beyond those embedded in the
+//! issue are paged through `/issue/{key}/comment`. Ids:
+//! `jira:{source}:{issue key}`; the title starts with the key so a search
+//! for `OPS-123` finds it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::confluence::Deployment;
+use tokio_util::sync::CancellationToken;
+
+use super::http::{Auth, HttpClient, RetryPolicy};
+use super::{Checkpoint, Connector, FetchBatch, SourceDocument};
+use crate::convert::adf::adf_to_text;
+use crate::{Document, Error, Result, SourceType};
+
+const FIELDS: &str = "summary,description,status,priority,issuetype,assignee,reporter,labels,components,project,created,updated,comment";
+
+/// Builds a [`JiraConnector`].
+#[derive(Debug)]
+pub struct JiraConnectorBuilder {
+    name: String,
+    base_url: String,
+    projects: Vec<String>,
+    jql: Option<String>,
+    deployment: Deployment,
+    auth: Auth,
+    page_size: u32,
+    overlap: Duration,
+    policy: RetryPolicy,
+    cancel: CancellationToken,
+}
+
+impl JiraConnectorBuilder {
+    /// Project keys to index.
+    pub fn projects(mut self, projects: Vec<String>) -> Self {
+        self.projects = projects;
+        self
+    }
+
+    /// A JQL filter instead of (or narrowing) the projects.
+    pub fn jql(mut self, jql: impl Into<String>) -> Self {
+        self.jql = Some(jql.into());
+        self
+    }
+
+    /// Cloud (default) or Data Center.
+    pub fn deployment(mut self, deployment: Deployment) -> Self {
+        self.deployment = deployment;
+        self
+    }
+
+    /// Cloud credentials: account e-mail and API token.
+    pub fn basic_auth(mut self, username: impl Into<String>, token: impl Into<String>) -> Self {
+        self.auth = Auth::Basic {
+            username: username.into(),
+            token: token.into(),
+        };
+        self
+    }
+
+    /// Data Center personal access token.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.auth = Auth::Bearer(token.into());
+        self
+    }
+
+    /// Issues per search page (default 50).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size.clamp(1, 100);
+        self
+    }
+
+    /// How far before the watermark a new pass starts (default 5 min).
+    pub fn overlap(mut self, overlap: Duration) -> Self {
+        self.overlap = overlap;
+        self
+    }
+
+    /// Retry and wait bounds of the HTTP client.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Aborts requests and rate-limit waits (with [`crate::Error::Cancelled`]) once `token` is cancelled.
+    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// Checks the settings and builds the connector.
+    pub fn build(self) -> Result<JiraConnector> {
+        if self.projects.is_empty() && self.jql.is_none() {
+            return Err(Error::Config(format!(
+                "source `{}`: set `projects` or `jql` (an unbounded search may be rejected)",
+                self.name
+            )));
+        }
+        for key in &self.projects {
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(Error::Config(format!(
+                    "source `{}`: project key `{key}` is not valid",
+                    self.name
+                )));
+            }
+        }
+        let hint = match self.deployment {
+            Deployment::Cloud => "the account e-mail and API token (`credentials.username_env`, `credentials.token_env`)",
+            Deployment::DataCenter => "the personal access token (`credentials.token_env`)",
+        };
+        let http = HttpClient::with_policy(&self.name, &self.base_url, self.auth, self.policy)?
+            .cancel_on(self.cancel)
+            .header("accept", "application/json")
+            .auth_hint(format!("{hint} and the project permissions"));
+        Ok(JiraConnector {
+            name: self.name,
+            projects: self.projects,
+            jql: self.jql,
+            deployment: self.deployment,
+            page_size: self.page_size,
+            overlap_ms: i64::try_from(self.overlap.as_millis()).unwrap_or(i64::MAX),
+            http,
+        })
+    }
+}
+
+/// Issues of Jira projects.
+#[derive(Debug)]
+pub struct JiraConnector {
+    name: String,
+    projects: Vec<String>,
+    jql: Option<String>,
+    deployment: Deployment,
+    page_size: u32,
+    overlap_ms: i64,
+    http: HttpClient,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct JiraCheckpoint {
+    /// Highest `updated` (epoch ms) seen by a finished pass.
+    #[serde(default)]
+    since_ms: Option<i64>,
+    #[serde(default)]
+    run: Option<Pass>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Pass {
+    /// The JQL of this pass, fixed at its start so paging stays consistent.
+    jql: String,
+    /// Cloud: the next page token.
+    #[serde(default)]
+    token: Option<String>,
+    /// Data Center: the next `startAt`.
+    #[serde(default)]
+    start_at: u64,
+    #[serde(default)]
+    max_seen_ms: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchPage {
+    #[serde(default)]
+    issues: Vec<Value>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+    #[serde(default)]
+    start_at: u64,
+    #[serde(default)]
+    total: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentPage {
+    #[serde(default)]
+    comments: Vec<Value>,
+    #[serde(default)]
+    start_at: u64,
+    #[serde(default)]
+    total: u64,
+}
+
+impl JiraConnector {
+    /// Starts a builder; `base_url` is the site (`https://acme.atlassian.net`).
+    pub fn builder(name: &str, base_url: &str) -> JiraConnectorBuilder {
+        JiraConnectorBuilder {
+            name: name.to_string(),
+            base_url: base_url.to_string(),
+            projects: Vec::new(),
+            jql: None,
+            deployment: Deployment::Cloud,
+            auth: Auth::None,
+            page_size: 50,
+            overlap: Duration::from_secs(300),
+            policy: RetryPolicy::default(),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Requests sent so far (for measurements).
+    pub fn requests(&self) -> u64 {
+        self.http.requests()
+    }
+
+    fn api(&self) -> &'static str {
+        match self.deployment {
+            Deployment::Cloud => "/rest/api/3",
+            Deployment::DataCenter => "/rest/api/2",
+        }
+    }
+
+    fn jql(&self, since_ms: Option<i64>) -> String {
+        let mut parts = Vec::new();
+        if !self.projects.is_empty() {
+            parts.push(format!("project in ({})", self.projects.join(", ")));
+        }
+        if let Some(jql) = &self.jql {
+            parts.push(format!("({jql})"));
+        }
+        if let Some(ms) = since_ms {
+            parts.push(format!("updated >= {ms}"));
+        }
+        format!("{} ORDER BY updated ASC", parts.join(" AND "))
+    }
+
+    async fn search(&self, pass: &Pass, fields: &str) -> Result<SearchPage> {
+        let mut query = vec![
+            ("jql", pass.jql.clone()),
+            ("fields", fields.to_string()),
+            ("maxResults", self.page_size.to_string()),
+        ];
+        let path = match self.deployment {
+            Deployment::Cloud => {
+                if let Some(token) = &pass.token {
+                    query.push(("nextPageToken", token.clone()));
+                }
+                "/rest/api/3/search/jql"
+            }
+            Deployment::DataCenter => {
+                query.push(("startAt", pass.start_at.to_string()));
+                "/rest/api/2/search"
+            }
+        };
+        let (page, _) = self.http.get_json::<SearchPage>(path, &query).await?;
+        Ok(page)
+    }
+
+    /// Where the next page starts, or `None` after the last page.
+    fn advance(&self, pass: &mut Pass, page: &SearchPage) -> bool {
+        match self.deployment {
+            Deployment::Cloud => {
+                pass.token = page.next_page_token.clone().filter(|t| !t.is_empty());
+                pass.token.is_some()
+            }
+            Deployment::DataCenter => {
+                pass.start_at = page.start_at + page.issues.len() as u64;
+                !page.issues.is_empty() && pass.start_at < page.total
+            }
+        }
+    }
+
+    /// Every comment of an issue: the embedded ones, then the rest paged.
+    async fn comments(&self, key: &str, fields: &Value) -> Result<Vec<Value>> {
+        let embedded = fields.get("comment");
+        let mut comments: Vec<Value> = embedded
+            .and_then(|c| c.get("comments"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let total = embedded
+            .and_then(|c| c.get("total"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        if total as usize <= comments.len() {
+            return Ok(comments);
+        }
+        comments.clear();
+        let path = format!("{}/issue/{key}/comment", self.api());
+        let mut start = 0u64;
+        loop {
+            let query = [
+                ("startAt", start.to_string()),
+                ("maxResults", "100".to_string()),
+            ];
+            let (page, _) = self.http.get_json::<CommentPage>(&path, &query).await?;
+            let got = page.comments.len() as u64;
+            comments.extend(page.comments);
+            start = page.start_at + got;
+            if got == 0 || start >= page.total {
+                return Ok(comments);
+            }
+        }
+    }
+
+    fn rich_text(&self, value: Option<&Value>) -> String {
+        match value {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(wiki)) => wiki_to_text(wiki),
+            Some(adf) => adf_to_text(adf),
+        }
+    }
+
+    fn document(&self, key: &str, fields: &Value, comments: &[Value]) -> Document {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(String::from);
+        let name_of = |field: &str, attr: &str| {
+            fields
+                .get(field)
+                .and_then(|f| f.get(attr))
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
+        let summary = text(fields.get("summary")).unwrap_or_default();
+        let mut body = format!("# {key}: {summary}\n\n");
+        let description = self.rich_text(fields.get("description"));
+        if !description.is_empty() {
+            body.push_str(&description);
+            body.push_str("\n\n");
+        }
+        if !comments.is_empty() {
+            body.push_str("## Comments\n\n");
+            for comment in comments {
+                let who = comment
+                    .get("author")
+                    .and_then(|a| a.get("displayName"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
+                let when = comment
+                    .get("created")
+                    .and_then(Value::as_str)
+                    .and_then(parse_time)
+                    .map(|t| t.format(" (%Y-%m-%d)").to_string())
+                    .unwrap_or_default();
+                body.push_str(&format!(
+                    "**{who}**{when}:\n{}\n\n",
+                    self.rich_text(comment.get("body"))
+                ));
+            }
+        }
+        let mut doc = Document::new(
+            SourceType::Jira,
+            &self.name,
+            key,
+            format!("{key}: {summary}"),
+            body.trim_end().to_string(),
+        );
+        doc.url = format!("{}/browse/{key}", self.http.base_url());
+        doc.author = name_of("reporter", "displayName");
+        doc.created_at = text(fields.get("created")).as_deref().and_then(parse_time);
+        doc.updated_at = text(fields.get("updated")).as_deref().and_then(parse_time);
+        let meta = &mut doc.metadata;
+        meta.insert("key".into(), key.to_string());
+        for (meta_key, field, attr) in [
+            ("project", "project", "key"),
+            ("status", "status", "name"),
+            ("priority", "priority", "name"),
+            ("issue_type", "issuetype", "name"),
+            ("assignee", "assignee", "displayName"),
+            ("reporter", "reporter", "displayName"),
+        ] {
+            if let Some(value) = name_of(field, attr) {
+                meta.insert(meta_key.into(), value);
+            }
+        }
+        let list = |field: &str, attr: Option<&str>| -> Vec<String> {
+            fields
+                .get(field)
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| match attr {
+                            Some(a) => i.get(a).and_then(Value::as_str),
+                            None => i.as_str(),
+                        })
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let labels = list("labels", None);
+        if !labels.is_empty() {
+            meta.insert("labels".into(), labels.join(","));
+        }
+        let components = list("components", Some("name"));
+        if !components.is_empty() {
+            meta.insert("components".into(), components.join(","));
+        }
+        meta.insert("comments".into(), comments.len().to_string());
+        doc.content_hash = doc.compute_hash();
+        doc
+    }
+
+    fn parse_checkpoint(&self, checkpoint: Option<&Checkpoint>) -> Result<JiraCheckpoint> {
+        match checkpoint {
+            None => Ok(JiraCheckpoint::default()),
+            Some(cp) => serde_json::from_value(cp.0.clone()).map_err(|e| {
+                self.http.error(format!(
+                    "the stored checkpoint is unreadable ({e}); reset the source's sync state"
+                ))
+            }),
+        }
+    }
+}
+
+/// Jira timestamps: `2025-01-31T14:05:59.123+0000` (no colon in the offset).
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Jira wiki markup (Data Center) -> text: headings and code blocks in the
+/// shared structure; everything else is already readable text.
+fn wiki_to_text(wiki: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_code = false;
+    for line in wiki.lines() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed
+            .strip_prefix("{code")
+            .or_else(|| trimmed.strip_prefix("{noformat"))
+        {
+            let lang = rest
+                .trim_start_matches(':')
+                .split(['}', '|'])
+                .next()
+                .unwrap_or("")
+                .trim();
+            out.push(if in_code {
+                "```".to_string()
+            } else {
+                format!("```{lang}")
+            });
+            in_code = !in_code;
+            continue;
+        }
+        let heading = (1..=6).find_map(|n| {
+            trimmed
+                .strip_prefix(&format!("h{n}. "))
+                .map(|t| format!("{} {t}", "#".repeat(n)))
+        });
+        out.push(match heading {
+            Some(h) if !in_code => h,
+            _ => line.to_string(),
+        });
+    }
+    out.join("\n").trim().to_string()
+}
+
+#[async_trait]
+impl Connector for JiraConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn source_type(&self) -> SourceType {
+        SourceType::Jira
+    }
+
+    async fn fetch(&self, checkpoint: Option<&Checkpoint>) -> Result<FetchBatch> {
+        let mut cp = self.parse_checkpoint(checkpoint)?;
+        let mut pass = cp.run.take().unwrap_or_else(|| Pass {
+            jql: self.jql(cp.since_ms.map(|s| s.saturating_sub(self.overlap_ms))),
+            ..Pass::default()
+        });
+        let page = self.search(&pass, FIELDS).await?;
+        let mut documents = Vec::with_capacity(page.issues.len());
+        for raw in &page.issues {
+            let key = raw.get("key").and_then(Value::as_str).ok_or_else(|| {
+                self.http
+                    .error("a search result has no `key`; is `fields` honoured?".to_string())
+            })?;
+            let fields = raw.get("fields").cloned().unwrap_or(Value::Null);
+            let updated = fields
+                .get("updated")
+                .and_then(Value::as_str)
+                .and_then(parse_time)
+                .map(|t| t.timestamp_millis());
+            pass.max_seen_ms = pass.max_seen_ms.max(updated);
+            let comments = self.comments(key, &fields).await?;
+            documents.push(SourceDocument {
+                document: self.document(key, &fields, &comments),
+                raw: serde_json::json!({ "issue": raw, "comments": comments }),
+            });
+        }
+        let more = self.advance(&mut pass, &page);
+        if more {
+            cp.run = Some(pass);
+        } else {
+            cp.since_ms = cp.since_ms.max(pass.max_seen_ms);
+        }
+        Ok(FetchBatch {
+            documents,
+            checkpoint: Checkpoint(serde_json::to_value(&cp)?),
+            done: !more,
+        })
+    }
+
+    async fn list_ids(&self) -> Result<Vec<String>> {
+        let mut pass = Pass {
+            jql: self.jql(None),
+            ..Pass::default()
+        };
+        let mut ids = Vec::new();
+        loop {
+            let page = self.search(&pass, "updated").await?;
+            for issue in &page.issues {
+                let key = issue
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| self.http.error("a search result has no `key`".to_string()))?;
+                ids.push(Document::make_id(SourceType::Jira, &self.name, key));
+            }
+            if !self.advance(&mut pass, &page) {
+                return Ok(ids);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jql_combines_projects_filter_and_watermark() {
+        let Ok(c) = JiraConnector::builder("jira", "https://acme.atlassian.net")
+            .projects(vec!["OPS".into(), "ENG".into()])
+            .jql("labels = runbook")
+            .build()
+        else {
+            unreachable!("valid settings")
+        };
+        assert_eq!(
+            c.jql(Some(1_700_000_000_000)),
+            "project in (OPS, ENG) AND (labels = runbook) AND updated >= 1700000000000 ORDER BY updated ASC"
+        );
+        assert!(JiraConnector::builder("j", "https://x").build().is_err());
+    }
+
+    #[test]
+    fn jira_times_and_wiki_markup() {
+        assert_eq!(
+            parse_time("2025-01-31T14:05:59.123+0100").map(|t| t.to_rfc3339()),
+            Some("2025-01-31T13:05:59.123+00:00".to_string())
+        );
+        let text = wiki_to_text("h2. Steps\n{code:java}\nint x;\n{code}\n* item");
+        assert_eq!(text, "## Steps\n```java\nint x;\n```\n* item");
+    }
+}
