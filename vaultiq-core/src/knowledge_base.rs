@@ -233,24 +233,15 @@ impl KnowledgeBase {
                     self.source_names().join(", ")
                 ))
             })?;
-        let mut report = SyncReport::default();
-        sync::sync_source(&self.parts(), source, options, &mut report, progress).await?;
-        Ok(report)
+        self.sync_connector(Arc::clone(source), options, progress)
+            .await
     }
 
     /// Syncs a directory of files as source `name` (added if not configured).
     pub async fn ingest_dir(&self, name: &str, dir: impl Into<PathBuf>) -> Result<SyncReport> {
         let connector: Arc<dyn Connector> = Arc::new(FilesConnector::builder(name, dir).build()?);
-        let mut report = SyncReport::default();
-        sync::sync_source(
-            &self.parts(),
-            &connector,
-            &SyncOptions::default(),
-            &mut report,
-            &|_| {},
-        )
-        .await?;
-        Ok(report)
+        self.sync_connector(connector, &SyncOptions::default(), &|_| {})
+            .await
     }
 
     /// Syncs any connector once, with progress.

@@ -37,6 +37,7 @@ pub mod pipeline;
 pub mod state;
 pub mod store;
 mod types;
+mod vector_blob;
 
 pub use error::{Error, Result};
 pub use knowledge_base::{KnowledgeBase, KnowledgeBaseBuilder};

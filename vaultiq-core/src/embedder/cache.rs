@@ -79,11 +79,9 @@ impl CachedEmbedder {
                     .query_row(params![model, hash], |row| row.get(0))
                     .optional()?;
                 // A wrong-sized entry is treated as a miss and overwritten.
-                if let Some(blob) = blob.filter(|b| b.len() == dimension * 4) {
-                    let vector = blob
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect();
+                let mut vector = Vec::with_capacity(dimension);
+                if blob.is_some_and(|b| crate::vector_blob::decode_into(&b, dimension, &mut vector))
+                {
                     found.insert(hash, vector);
                 }
             }
@@ -103,8 +101,7 @@ impl CachedEmbedder {
                     "INSERT OR REPLACE INTO embeddings (model_id, text_hash, vector) VALUES (?1, ?2, ?3)",
                 )?;
                 for (hash, vector) in entries {
-                    let blob: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
-                    stmt.execute(params![model, hash, blob])?;
+                    stmt.execute(params![model, hash, crate::vector_blob::encode(&vector)])?;
                 }
             }
             tx.commit()?;

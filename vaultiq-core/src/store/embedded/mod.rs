@@ -137,14 +137,14 @@ impl State {
             let source = source.parse::<SourceType>().map_err(|_| {
                 Error::Corrupt(format!("chunk row {rowid} has unknown source `{source}`"))
             })?;
-            decode_vector(&blob, dimension, &mut buffer).map_err(|_| {
+            if !crate::vector_blob::decode_into(&blob, dimension, &mut buffer) {
                 let id: String = row.get(3).unwrap_or_default();
-                Error::Corrupt(format!(
+                return Err(Error::Corrupt(format!(
                     "vector of chunk `{id}` has {} bytes, expected {}",
                     blob.len(),
                     dimension * 4
-                ))
-            })?;
+                )));
+            }
             matrix.insert(rowid, source, &buffer);
         }
         drop(rows);
@@ -207,7 +207,7 @@ impl State {
                     chunk.char_start as i64,
                     chunk.char_end as i64,
                     chunk.content_hash,
-                    encode_vector(vector),
+                    crate::vector_blob::encode(vector),
                 ])?;
                 let rowid = tx.last_insert_rowid();
                 insert_fts.execute(params![rowid, chunk.indexed_text(&doc.title)])?;
@@ -462,22 +462,6 @@ fn validate(documents: &[IndexedDocument], dimension: usize) -> Result<()> {
             }
         }
     }
-    Ok(())
-}
-
-fn encode_vector(vector: &[f32]) -> Vec<u8> {
-    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-fn decode_vector(blob: &[u8], dimension: usize, out: &mut Vec<f32>) -> std::result::Result<(), ()> {
-    if blob.len() != dimension * 4 {
-        return Err(());
-    }
-    out.clear();
-    out.extend(
-        blob.chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-    );
     Ok(())
 }
 
