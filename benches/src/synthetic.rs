@@ -54,3 +54,148 @@ pub async fn build_store(dir: &Path, chunks: usize) -> vaultiq_core::Result<Embe
     store.upsert(&batch).await?;
     Ok(store)
 }
+
+/// Distinct words of the Zipfian keyword corpus.
+pub const ZIPF_VOCABULARY: usize = 50_000;
+/// Words per generated keyword chunk (an 800-character passage has ~120).
+pub const ZIPF_CHUNK_WORDS: usize = 80;
+/// Consonant-vowel syllables of the made-up words; no `e`, `s` or `y`, so
+/// the English stemmer leaves almost every word whole.
+const CONSONANTS: &[u8] = b"bdfgklmnprtvz";
+const VOWELS: &[u8] = b"aiou";
+
+/// The made-up word of frequency rank `rank` (two or more syllables).
+pub fn zipf_word(rank: usize) -> String {
+    let base = CONSONANTS.len() * VOWELS.len();
+    let mut n = rank + base;
+    let mut syllables = Vec::new();
+    while n > 0 {
+        let s = n % base;
+        syllables.push([CONSONANTS[s / VOWELS.len()], VOWELS[s % VOWELS.len()]]);
+        n /= base;
+    }
+    syllables
+        .iter()
+        .rev()
+        .flatten()
+        .map(|b| *b as char)
+        .collect()
+}
+
+/// Text whose word frequencies follow Zipf's law (exponent 1) over
+/// [`ZIPF_VOCABULARY`] words, as natural language does: a few words occur
+/// in most chunks, most words in very few.
+#[derive(Debug)]
+pub struct ZipfText {
+    words: Vec<String>,
+    cumulative: Vec<f64>,
+    rng: StdRng,
+}
+
+impl ZipfText {
+    /// A deterministic generator.
+    pub fn new(seed: u64) -> Self {
+        let words = (0..ZIPF_VOCABULARY).map(zipf_word).collect();
+        let mut total = 0.0;
+        let cumulative = (1..=ZIPF_VOCABULARY)
+            .map(|rank| {
+                total += 1.0 / rank as f64;
+                total
+            })
+            .collect();
+        ZipfText {
+            words,
+            cumulative,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// One word drawn by frequency.
+    pub fn word(&mut self) -> &str {
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let x = self.rng.random_range(0.0..total);
+        let rank = self.cumulative.partition_point(|c| *c < x);
+        &self.words[rank.min(self.words.len() - 1)]
+    }
+
+    /// A passage of `words` words.
+    pub fn passage(&mut self, words: usize) -> String {
+        let mut out = String::with_capacity(words * 8);
+        for i in 0..words {
+            if i > 0 {
+                out.push(' ');
+            }
+            let word = self.word().to_string();
+            out.push_str(&word);
+        }
+        out
+    }
+
+    /// Queries of two to five words mixing frequency bands, the way a
+    /// question mixes common words with the rare one that matters: one
+    /// common word (rank 10..200), one or two mid-frequency words
+    /// (200..5,000) and up to two rare ones (5,000..50,000).
+    pub fn mixed_queries(&mut self, count: usize) -> Vec<String> {
+        (0..count)
+            .map(|_| {
+                let mut terms = vec![self.words[self.rng.random_range(10..200)].clone()];
+                for _ in 0..self.rng.random_range(1..3) {
+                    terms.push(self.words[self.rng.random_range(200..5_000)].clone());
+                }
+                for _ in 0..self.rng.random_range(0..3) {
+                    terms.push(self.words[self.rng.random_range(5_000..ZIPF_VOCABULARY)].clone());
+                }
+                terms.join(" ")
+            })
+            .collect()
+    }
+
+    /// The worst case: four of the twenty most frequent words, each in
+    /// most chunks (what the 38-word corpus of [`build_store`] measures).
+    pub fn common_queries(&mut self, count: usize) -> Vec<String> {
+        (0..count)
+            .map(|_| {
+                (0..4)
+                    .map(|_| self.words[self.rng.random_range(0..20)].clone())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+}
+
+/// Opens a store in `dir` holding `texts` as chunks (10 per document) with
+/// tiny vectors: for keyword benchmarks, where the vectors only cost time.
+pub async fn build_keyword_store(
+    dir: &Path,
+    texts: &[String],
+) -> vaultiq_core::Result<EmbeddedStore> {
+    let store = EmbeddedStore::open(dir)?;
+    let mut batch = Vec::with_capacity(DOCS_PER_WRITE);
+    for (d, doc_texts) in texts.chunks(CHUNKS_PER_DOC).enumerate() {
+        let doc = Document::new(
+            SourceType::Files,
+            "bench",
+            &format!("doc{d}"),
+            String::new(),
+            "",
+        );
+        let chunks = doc_texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Chunk::new(&doc, i as u32, text.clone(), vec![], 0))
+            .collect();
+        let vectors = doc_texts.iter().map(|_| vec![1.0, 0.0, 0.0, 0.0]).collect();
+        batch.push(IndexedDocument {
+            document: doc,
+            chunks,
+            vectors,
+        });
+        if batch.len() == DOCS_PER_WRITE {
+            store.upsert(&batch).await?;
+            batch.clear();
+        }
+    }
+    store.upsert(&batch).await?;
+    Ok(store)
+}

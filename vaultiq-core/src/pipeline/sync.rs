@@ -177,24 +177,41 @@ async fn run(
     let name = connector.name().to_string();
     let started = Instant::now();
     let mut checkpoint = parts.state.checkpoint(&name).await?;
+    // Batch N is fetched, chunked and embedded while batch N-1 is written
+    // to the store and checkpointed, so the embedder (the slow stage) never
+    // waits for storage. Checkpoints still commit in order, each only after
+    // its own batch is durably indexed.
+    let mut pending: Option<PreparedBatch> = None;
     loop {
         let batch = connector
             .fetch(checkpoint.as_ref())
             .instrument(tracing::info_span!("fetch"))
             .await?;
         current.fetched += batch.documents.len();
-        index_batch(parts, &name, batch.documents, options, current).await?;
-        failpoint::check(options.failpoint(), Failpoint::BeforeCheckpoint)?;
-        parts
-            .state
-            .commit_checkpoint(&name, &batch.checkpoint)
-            .await?;
-        current.elapsed = started.elapsed();
-        progress(current);
+        let in_flight: HashSet<String> = pending
+            .as_ref()
+            .map(|p| p.documents.iter().map(|d| d.document.id.clone()).collect())
+            .unwrap_or_default();
+        let (prepared, stored) = tokio::join!(
+            prepare_batch(parts, &name, batch.documents, &in_flight, options),
+            store_batch(parts, &name, pending.take(), options),
+        );
+        if let Some(stored) = stored? {
+            record_progress(current, &stored, started, progress);
+        }
+        let (documents, unchanged) = prepared?;
+        current.unchanged += unchanged;
+        pending = Some(PreparedBatch {
+            documents,
+            checkpoint: batch.checkpoint.clone(),
+        });
         if batch.done {
             break;
         }
         checkpoint = Some(batch.checkpoint);
+    }
+    if let Some(stored) = store_batch(parts, &name, pending.take(), options).await? {
+        record_progress(current, &stored, started, progress);
     }
     if options.delete_missing {
         delete_vanished(parts, connector, options, report, current).await?;
@@ -205,15 +222,76 @@ async fn run(
     Ok(())
 }
 
-async fn index_batch(
+/// A fetched batch, embedded and ready to be stored, with the checkpoint
+/// to commit once it is.
+struct PreparedBatch {
+    documents: Vec<IndexedDocument>,
+    checkpoint: crate::connector::Checkpoint,
+}
+
+/// What storing one batch added.
+struct StoredBatch {
+    documents: usize,
+    chunks: usize,
+}
+
+fn record_progress(
+    current: &mut SyncProgress,
+    stored: &StoredBatch,
+    started: Instant,
+    progress: &(dyn Fn(&SyncProgress) + Send + Sync),
+) {
+    current.indexed += stored.documents;
+    current.chunks += stored.chunks;
+    current.elapsed = started.elapsed();
+    progress(current);
+}
+
+/// Writes a prepared batch to the store, records its hashes, then commits
+/// its checkpoint: the only order in which a crash loses nothing.
+async fn store_batch(
+    parts: &SyncParts<'_>,
+    source_name: &str,
+    batch: Option<PreparedBatch>,
+    options: &SyncOptions,
+) -> Result<Option<StoredBatch>> {
+    let Some(batch) = batch else {
+        return Ok(None);
+    };
+    let indexed = batch.documents;
+    if !indexed.is_empty() {
+        parts.store.upsert(&indexed).await?;
+        failpoint::check(options.failpoint(), Failpoint::AfterUpsert)?;
+        let hashes: Vec<(String, String)> = indexed
+            .iter()
+            .map(|i| (i.document.id.clone(), i.document.content_hash.clone()))
+            .collect();
+        parts.state.record_documents(source_name, &hashes).await?;
+    }
+    failpoint::check(options.failpoint(), Failpoint::BeforeCheckpoint)?;
+    parts
+        .state
+        .commit_checkpoint(source_name, &batch.checkpoint)
+        .await?;
+    Ok(Some(StoredBatch {
+        documents: indexed.len(),
+        chunks: indexed.iter().map(|i| i.chunks.len()).sum(),
+    }))
+}
+
+/// Lake write, change detection, chunking and embedding of one batch.
+/// Documents in `in_flight` (the batch being stored meanwhile) are never
+/// skipped: their recorded hash may be about to change. Returns the
+/// documents to store and how many were unchanged.
+async fn prepare_batch(
     parts: &SyncParts<'_>,
     source_name: &str,
     documents: Vec<SourceDocument>,
+    in_flight: &HashSet<String>,
     options: &SyncOptions,
-    current: &mut SyncProgress,
-) -> Result<()> {
+) -> Result<(Vec<IndexedDocument>, usize)> {
     if documents.is_empty() {
-        return Ok(());
+        return Ok((Vec::new(), 0));
     }
     let mut records = documents;
     for record in &mut records {
@@ -245,20 +323,21 @@ async fn index_batch(
     // A batch may hold the same document twice (overlap windows); keep the last.
     let mut seen = HashSet::new();
     let mut changed = Vec::new();
+    let mut unchanged = 0;
     for record in records.into_iter().rev() {
         let doc = record.document;
         if !seen.insert(doc.id.clone()) {
             continue;
         }
-        if known.get(&doc.id) == Some(&doc.content_hash) {
-            current.unchanged += 1;
+        if !in_flight.contains(&doc.id) && known.get(&doc.id) == Some(&doc.content_hash) {
+            unchanged += 1;
         } else {
             changed.push(doc);
         }
     }
     changed.reverse();
     if changed.is_empty() {
-        return Ok(());
+        return Ok((Vec::new(), unchanged));
     }
 
     let chunked: Vec<(crate::Document, Vec<crate::Chunk>)> = {
@@ -287,7 +366,7 @@ async fn index_batch(
     }
     failpoint::check(options.failpoint(), Failpoint::AfterEmbed)?;
 
-    let indexed: Vec<IndexedDocument> = chunked
+    let indexed = chunked
         .into_iter()
         .map(|(document, chunks)| {
             let vectors = vectors.by_ref().take(chunks.len()).collect();
@@ -298,17 +377,7 @@ async fn index_batch(
             }
         })
         .collect();
-    parts.store.upsert(&indexed).await?;
-    failpoint::check(options.failpoint(), Failpoint::AfterUpsert)?;
-
-    let hashes: Vec<(String, String)> = indexed
-        .iter()
-        .map(|i| (i.document.id.clone(), i.document.content_hash.clone()))
-        .collect();
-    parts.state.record_documents(source_name, &hashes).await?;
-    current.indexed += indexed.len();
-    current.chunks += indexed.iter().map(|i| i.chunks.len()).sum::<usize>();
-    Ok(())
+    Ok((indexed, unchanged))
 }
 
 async fn delete_vanished(

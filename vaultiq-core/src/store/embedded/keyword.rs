@@ -1,8 +1,15 @@
-//! Turning a natural-language question into an FTS5 query.
+//! The keyword side of the embedded store: which words never count, and
+//! how the in-memory BM25 index ([`KeywordIndex`]) is derived from the
+//! chunk rows in SQLite, the source of truth.
 
-/// English function words that carry no meaning for BM25 but make FTS5
-/// OR-queries slow and noisy.
-const STOP_WORDS: &[&str] = &[
+use rusqlite::Connection;
+
+use super::keyword_index::KeywordIndex;
+use crate::{Chunk, Error, Result, SourceType};
+
+/// English function words that carry no meaning for BM25 and only make
+/// OR-queries slow and noisy; neither indexed nor searched. Sorted.
+pub(super) const STOP_WORDS: &[&str] = &[
     "a", "about", "an", "and", "are", "as", "at", "be", "by", "can", "did", "do", "does", "for",
     "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of",
     "on", "or", "our", "should", "so", "than", "that", "the", "their", "them", "then", "there",
@@ -10,60 +17,64 @@ const STOP_WORDS: &[&str] = &[
     "why", "will", "with", "would", "you", "your",
 ];
 
-/// At most this many terms go into one query.
-const MAX_TERMS: usize = 64;
+/// At most this many terms of one query are searched.
+pub(super) const MAX_TERMS: usize = 64;
 
-/// The distinct meaningful terms of `text`, lower-cased, in order.
-pub(super) fn query_terms(text: &str) -> Vec<String> {
-    let mut terms: Vec<String> = Vec::new();
-    for word in text.split(|c: char| !c.is_alphanumeric()) {
-        if word.is_empty() {
-            continue;
-        }
-        let lower = word.to_lowercase();
-        if STOP_WORDS.contains(&lower.as_str()) || terms.contains(&lower) {
-            continue;
-        }
-        terms.push(lower);
-        if terms.len() == MAX_TERMS {
-            break;
-        }
-    }
-    terms
+/// Chunk rows joined with their document, as the keyword index reads them.
+const INDEXED_ROWS: &str = "SELECT c.rowid, d.source, d.title, c.heading_path, c.text
+     FROM chunks c JOIN documents d ON d.id = c.document_id";
+
+/// The text a chunk row is keyword-indexed under (title + headings + passage).
+fn indexed_text(rowid: i64, title: &str, heading_path: &str, text: String) -> Result<String> {
+    let heading_path: Vec<String> = serde_json::from_str(heading_path)
+        .map_err(|e| Error::Corrupt(format!("heading path of chunk row {rowid}: {e}")))?;
+    let chunk = Chunk {
+        id: String::new(),
+        document_id: String::new(),
+        ordinal: 0,
+        text,
+        heading_path,
+        char_start: 0,
+        char_end: 0,
+        content_hash: String::new(),
+    };
+    Ok(chunk.indexed_text(title))
 }
 
-/// An FTS5 MATCH expression that ORs the terms, each quoted so no user
-/// input is read as FTS5 syntax. `None` when nothing is left to search.
-pub(super) fn match_expression(text: &str) -> Option<String> {
-    let terms = query_terms(text);
-    if terms.is_empty() {
-        return None;
+/// Builds the keyword index from every chunk in the store.
+pub(super) fn load_index(conn: &Connection) -> Result<KeywordIndex> {
+    let _span = tracing::info_span!("keyword_index.load").entered();
+    let mut index = KeywordIndex::default();
+    let mut stmt = conn.prepare(&format!("{INDEXED_ROWS} ORDER BY c.rowid"))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let rowid: i64 = row.get(0)?;
+        let source: String = row.get(1)?;
+        let source = source.parse::<SourceType>().map_err(|_| {
+            Error::Corrupt(format!("chunk row {rowid} has unknown source `{source}`"))
+        })?;
+        let title: String = row.get(2)?;
+        let headings: String = row.get(3)?;
+        let text = indexed_text(rowid, &title, &headings, row.get(4)?)?;
+        index.insert(rowid, source, &text);
     }
-    let quoted: Vec<String> = terms
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect();
-    Some(quoted.join(" OR "))
+    Ok(index)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn drops_stop_words_and_syntax() {
-        assert_eq!(
-            match_expression("How do I rotate the TLS cert? (NEAR\"x\")").as_deref(),
-            Some("\"rotate\" OR \"tls\" OR \"cert\" OR \"near\" OR \"x\"")
-        );
-        assert_eq!(match_expression("the of ?"), None);
+/// The indexed texts of one document's chunks, read before they are
+/// deleted so the index can take their terms out of its statistics.
+pub(super) fn indexed_texts_of_document(
+    conn: &Connection,
+    document_id: &str,
+) -> Result<Vec<(i64, String)>> {
+    let mut stmt = conn.prepare_cached(&format!("{INDEXED_ROWS} WHERE c.document_id = ?1"))?;
+    let mut rows = stmt.query([document_id])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let rowid: i64 = row.get(0)?;
+        let title: String = row.get(2)?;
+        let headings: String = row.get(3)?;
+        out.push((rowid, indexed_text(rowid, &title, &headings, row.get(4)?)?));
     }
-
-    #[test]
-    fn keeps_unicode_words() {
-        assert_eq!(
-            query_terms("Zürich größe 東京"),
-            ["zürich", "größe", "東京"]
-        );
-    }
+    Ok(out)
 }

@@ -1,8 +1,10 @@
-//! The default store: one SQLite file (WAL) holds documents, chunks, vectors
-//! and the FTS5 keyword index, written one transaction per batch; the vector
-//! matrix in memory is derived from it on open.
+//! The default store: one SQLite file (WAL) holds documents, chunks and
+//! vectors, written one transaction per batch; the vector matrix and the
+//! BM25 keyword index in memory are derived from it on open.
 
 mod keyword;
+mod keyword_analyzer;
+mod keyword_index;
 mod schema;
 mod vectors;
 
@@ -17,6 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::{Filter, IndexedDocument, StoredHit, VectorStore};
 use crate::{Chunk, DocumentSummary, Error, Result, SourceType};
+use keyword_index::KeywordIndex;
 use vectors::{RowFilter, VectorMatrix};
 
 /// File name of the store inside the data directory.
@@ -38,6 +41,8 @@ struct Inner {
 struct State {
     conn: Connection,
     matrix: Option<VectorMatrix>,
+    /// BM25 index over every chunk's indexed text.
+    keywords: KeywordIndex,
     /// `PRAGMA data_version` when the matrix was loaded: it changes when
     /// another process commits, and then the matrix is reloaded.
     data_version: i64,
@@ -54,6 +59,7 @@ impl EmbeddedStore {
         let mut state = State {
             conn,
             matrix: None,
+            keywords: KeywordIndex::default(),
             data_version: 0,
         };
         state.reload()?;
@@ -117,9 +123,11 @@ impl State {
         Ok(())
     }
 
-    /// Rebuilds the vector matrix from SQLite, the source of truth.
+    /// Rebuilds the vector matrix and the keyword index from SQLite, the
+    /// source of truth.
     fn reload(&mut self) -> Result<()> {
         self.data_version = self.current_data_version()?;
+        self.keywords = keyword::load_index(&self.conn)?;
         let Some(dimension) = self.dimension()? else {
             self.matrix = None;
             return Ok(());
@@ -171,8 +179,11 @@ impl State {
         }
         let mut removed = Vec::new();
         let mut added = Vec::new();
+        let mut removed_texts = Vec::new();
+        let mut added_texts = Vec::new();
         for indexed in documents {
             let doc = &indexed.document;
+            removed_texts.extend(keyword::indexed_texts_of_document(&tx, &doc.id)?);
             removed.extend(delete_document(&tx, &doc.id)?);
             tx.execute(
                 "INSERT INTO documents (id, source, source_name, title, url, author, created_ms, updated_ms, metadata, acl, content_hash)
@@ -195,8 +206,6 @@ impl State {
                 "INSERT INTO chunks (id, document_id, ordinal, text, heading_path, char_start, char_end, content_hash, vector)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
-            let mut insert_fts =
-                tx.prepare_cached("INSERT INTO chunks_fts (rowid, body) VALUES (?1, ?2)")?;
             for (chunk, vector) in indexed.chunks.iter().zip(&indexed.vectors) {
                 insert_chunk.execute(params![
                     chunk.id,
@@ -210,11 +219,17 @@ impl State {
                     crate::vector_blob::encode(vector),
                 ])?;
                 let rowid = tx.last_insert_rowid();
-                insert_fts.execute(params![rowid, chunk.indexed_text(&doc.title)])?;
+                added_texts.push((rowid, doc.source, chunk.indexed_text(&doc.title)));
                 added.push((rowid, doc.source, vector.as_slice()));
             }
         }
         tx.commit()?;
+        for (rowid, text) in &removed_texts {
+            self.keywords.remove(*rowid, text);
+        }
+        for (rowid, source, text) in &added_texts {
+            self.keywords.insert(*rowid, *source, text);
+        }
         if self.matrix.is_none() && dimension > 0 {
             self.matrix = Some(VectorMatrix::new(dimension));
         }
@@ -232,10 +247,15 @@ impl State {
     fn delete(&mut self, document_ids: &[String]) -> Result<()> {
         let tx = self.conn.transaction()?;
         let mut removed = Vec::new();
+        let mut removed_texts = Vec::new();
         for id in document_ids {
+            removed_texts.extend(keyword::indexed_texts_of_document(&tx, id)?);
             removed.extend(delete_document(&tx, id)?);
         }
         tx.commit()?;
+        for (rowid, text) in &removed_texts {
+            self.keywords.remove(*rowid, text);
+        }
         if let Some(matrix) = self.matrix.as_mut() {
             for rowid in removed {
                 matrix.remove(rowid);
@@ -273,33 +293,24 @@ impl State {
     }
 
     fn keyword_search(&self, query: &str, k: usize, filter: &Filter) -> Result<Vec<StoredHit>> {
-        let Some(expression) = keyword::match_expression(query) else {
-            return Ok(Vec::new());
+        let only_sources = Filter {
+            source_types: filter.source_types.clone(),
+            ..Filter::default()
         };
-        // ?1 and ?2 are the query and the limit; filter parameters follow.
-        let (filter_sql, mut values) = filter_clause(filter, 3);
-        let sql = if filter_sql.is_empty() {
-            "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rank LIMIT ?2"
-                .to_string()
+        let ranked = if filter.is_empty() {
+            self.keywords.search(query, k, &|_, _| true)
+        } else if *filter == only_sources {
+            let sources = &filter.source_types;
+            self.keywords
+                .search(query, k, &|_, source| sources.contains(&source))
         } else {
-            format!(
-                "SELECT f.rowid, bm25(chunks_fts) FROM chunks_fts f
-                 JOIN chunks c ON c.rowid = f.rowid JOIN documents d ON d.id = c.document_id
-                 WHERE chunks_fts MATCH ?1 AND {filter_sql} ORDER BY rank LIMIT ?2"
-            )
+            let allowed = self.allowed_rowids(filter)?;
+            self.keywords
+                .search(query, k, &|rowid, _| allowed.contains(&rowid))
         };
-        values.insert(0, Value::Integer(k as i64));
-        values.insert(0, Value::Text(expression));
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let ranked: Vec<(i64, f64)> = stmt
-            .query_map(rusqlite::params_from_iter(values), |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        // FTS5's bm25() is lower-is-better; flip it so every score ranks up.
         ranked
             .into_iter()
-            .map(|(rowid, bm25)| self.load_hit(rowid, -bm25 as f32))
+            .map(|(rowid, score)| self.load_hit(rowid, score))
             .collect()
     }
 
@@ -378,10 +389,6 @@ fn delete_document(tx: &rusqlite::Transaction<'_>, document_id: &str) -> Result<
     let rowids: Vec<i64> = select
         .query_map([document_id], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut delete_fts = tx.prepare_cached("DELETE FROM chunks_fts WHERE rowid = ?1")?;
-    for rowid in &rowids {
-        delete_fts.execute([rowid])?;
-    }
     tx.prepare_cached("DELETE FROM chunks WHERE document_id = ?1")?
         .execute([document_id])?;
     tx.prepare_cached("DELETE FROM documents WHERE id = ?1")?

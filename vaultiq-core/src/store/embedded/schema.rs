@@ -43,15 +43,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector       BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
--- The indexed text (title + headings + passage), keyed by the chunk rowid.
--- FTS5 keeps its own copy: deleting a row then re-reads it and takes its
--- tokens out of the BM25 statistics exactly, so an index that replaced a
--- document ranks the same as one built fresh. Porter stemming folds plural
--- and verb forms, which BM25 needs for short questions.
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    body,
-    tokenize = 'porter unicode61 remove_diacritics 2'
-);
+-- Keyword search is an in-memory BM25 index derived from `chunks` (see
+-- keyword_index.rs); stores written before it carried an FTS5 copy of
+-- every chunk that nothing reads any more.
+DROP TABLE IF EXISTS chunks_fts;
 ";
 
 /// Opens (creating if needed) the store database and checks its version.
