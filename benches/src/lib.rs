@@ -2,6 +2,7 @@
 //! shared with the Python peer script, BEIR loading and ranking metrics.
 
 pub mod beir;
+pub mod eval;
 pub mod metrics;
 pub mod synthetic;
 

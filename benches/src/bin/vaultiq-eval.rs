@@ -7,15 +7,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use vaultiq_benches::beir::{BeirConnector, BeirDataset};
-use vaultiq_benches::metrics::{mean, mrr_at, ndcg_at, percentile, recall_at};
-use vaultiq_core::chunker::RecursiveChunker;
+use vaultiq_benches::beir::BeirDataset;
+use vaultiq_benches::eval::{evaluate, EvalOptions};
 use vaultiq_core::embedder::{CachedEmbedder, Embedder, LocalEmbedder};
-use vaultiq_core::{KnowledgeBase, Query, SearchMode, SyncOptions};
 
 /// Evaluates keyword, vector and hybrid retrieval on a BEIR data set.
 #[derive(Debug, Parser)]
@@ -43,10 +40,11 @@ struct Args {
     /// Keep the index in this folder instead of a temporary one.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Evaluate keyword search only, without loading or running the model:
+    /// a fast check of the BM25 side.
+    #[arg(long)]
+    keyword_only: bool,
 }
-
-/// Chunks retrieved per query; aggregated to documents for the metrics.
-const RETRIEVE_CHUNKS: usize = 300;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -62,126 +60,60 @@ async fn main() -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
 
-    let model = Arc::new(LocalEmbedder::builder().build()?);
-    let embedder: Arc<dyn Embedder> = match &args.cache_dir {
-        Some(dir) => Arc::new(CachedEmbedder::open(model, dir)?),
-        None => model,
+    let model: Arc<dyn Embedder> = if args.keyword_only {
+        Arc::new(vaultiq_benches::eval::NoEmbedder)
+    } else {
+        let model = Arc::new(LocalEmbedder::builder().build()?);
+        match &args.cache_dir {
+            Some(dir) => Arc::new(CachedEmbedder::open(model, dir)?),
+            None => model,
+        }
     };
-    let mut chunker = RecursiveChunker::builder();
-    if let Some(size) = args.chunk_size {
-        chunker = chunker.chunk_size(size);
-    }
-    if let Some(overlap) = args.chunk_overlap {
-        chunker = chunker.chunk_overlap(overlap);
-    }
-    let chunker = chunker.build()?;
-    let settings = serde_json::json!({
-        "chunk_size": args.chunk_size.unwrap_or(RecursiveChunker::DEFAULT_CHUNK_SIZE),
-        "chunk_overlap": args.chunk_overlap.unwrap_or(RecursiveChunker::DEFAULT_CHUNK_OVERLAP),
-        "embedder": embedder.model_id(),
-        "retrieve_chunks": RETRIEVE_CHUNKS,
-        "embedding_cache": args.cache_dir.is_some(),
-        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-    });
-    let kb = KnowledgeBase::local_builder(&data_dir, embedder)?
-        .chunker(Arc::new(chunker))
-        .build()?;
-
-    let docs = dataset.corpus.len();
+    let options = EvalOptions {
+        chunk_size: args.chunk_size,
+        chunk_overlap: args.chunk_overlap,
+        keyword_only: args.keyword_only,
+    };
     eprintln!(
-        "{}: {docs} documents, {} queries",
+        "{}: {} documents, {} queries",
         dataset.name,
+        dataset.corpus.len(),
         dataset.queries.len()
     );
-    let connector = Arc::new(BeirConnector::new(
-        &dataset.name,
-        dataset.corpus.clone(),
-        256,
-    ));
-    let started = Instant::now();
-    kb.sync_connector(connector, &SyncOptions::default(), &|p| {
-        eprint!(
-            "\r  ingest: {} documents, {} chunks, {:.1} docs/s   ",
-            p.fetched,
-            p.chunks,
-            p.rate()
-        );
-    })
+    let mut report = evaluate(
+        &dataset,
+        model,
+        &data_dir,
+        &options,
+        &|docs, chunks, rate| {
+            eprint!("\r  ingest: {docs} documents, {chunks} chunks, {rate:.1} docs/s   ");
+        },
+    )
     .await?;
-    let ingest_seconds = started.elapsed().as_secs_f64();
     eprintln!();
-
-    let prefix = format!("custom:{}:", dataset.name);
-    let mut modes = serde_json::Map::new();
-    let mut rows = Vec::new();
-    for (label, mode) in [
-        ("keyword", SearchMode::Keyword),
-        ("vector", SearchMode::Vector),
-        ("hybrid", SearchMode::Hybrid),
-    ] {
-        let (mut ndcg, mut recall, mut mrr) = (Vec::new(), Vec::new(), Vec::new());
-        for (query_id, text) in &dataset.queries {
-            let hits = kb
-                .search(&Query::new(text.as_str()).top_k(RETRIEVE_CHUNKS).mode(mode))
-                .await?
-                .hits;
-            // A document ranks where its best passage ranks.
-            let mut ranking: Vec<String> = Vec::new();
-            for hit in &hits {
-                let id = hit
-                    .document
-                    .id
-                    .strip_prefix(&prefix)
-                    .unwrap_or(&hit.document.id)
-                    .to_string();
-                if !ranking.contains(&id) {
-                    ranking.push(id);
-                }
-            }
-            let judged = &dataset.qrels[query_id];
-            ndcg.push(ndcg_at(&ranking, judged, 10));
-            recall.push(recall_at(&ranking, judged, 100));
-            mrr.push(mrr_at(&ranking, judged, 10));
-        }
-        let (n, r, m) = (mean(&ndcg), mean(&recall), mean(&mrr));
-        rows.push(format!("{label:<8} {n:>9.4} {r:>11.4} {m:>8.4}"));
-        modes.insert(
-            label.into(),
-            serde_json::json!({"ndcg@10": n, "recall@100": r, "mrr@10": m}),
-        );
-    }
-
-    // Latency of the call an application makes: hybrid, top 10.
-    let mut latencies = Vec::new();
-    for (_, text) in &dataset.queries {
-        let t = Instant::now();
-        kb.search(&Query::new(text.as_str()).top_k(10)).await?;
-        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    if let Some(settings) = report.settings.as_object_mut() {
+        settings.insert("embedding_cache".into(), args.cache_dir.is_some().into());
     }
 
     println!(
         "{:<8} {:>9} {:>11} {:>8}",
         "mode", "nDCG@10", "Recall@100", "MRR@10"
     );
-    for row in &rows {
-        println!("{row}");
+    for (label, m) in &report.modes {
+        println!(
+            "{label:<8} {:>9.4} {:>11.4} {:>8.4}",
+            m.ndcg_at_10, m.recall_at_100, m.mrr_at_10
+        );
     }
-    let docs_per_second = docs as f64 / ingest_seconds;
-    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
-    println!("ingest {ingest_seconds:.1} s ({docs_per_second:.1} docs/s); hybrid top-10 query p50 {p50:.2} ms, p99 {p99:.2} ms");
-    let mut summary = serde_json::json!({
-        "dataset": dataset.name,
-        "docs": docs,
-        "queries": dataset.queries.len(),
-    });
-    if let Some(object) = summary.as_object_mut() {
-        object.extend(modes);
-        object.insert("ingest_seconds".into(), ingest_seconds.into());
-        object.insert("docs_per_second".into(), docs_per_second.into());
-        object.insert("query_p50_ms".into(), p50.into());
-        object.insert("query_p99_ms".into(), p99.into());
-        object.insert("settings".into(), settings);
-    }
-    println!("{summary}");
+    println!(
+        "ingest {:.1} s ({:.1} docs/s), of which {:.1} s inside the embedding model: pipeline overhead {:.1}%; top-10 query p50 {:.2} ms, p99 {:.2} ms",
+        report.ingest_seconds,
+        report.docs_per_second(),
+        report.embed_seconds,
+        report.pipeline_overhead() * 100.0,
+        report.query_p50_ms,
+        report.query_p99_ms
+    );
+    println!("{}", report.to_json());
     Ok(())
 }

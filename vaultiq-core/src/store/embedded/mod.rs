@@ -669,6 +669,52 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn keyword_index_is_rebuilt_on_reopen_and_follows_other_handles() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", Path::new("."), e))?;
+        let writer = EmbeddedStore::open(dir.path())?;
+        let reader = EmbeddedStore::open(dir.path())?;
+        writer.upsert(&corpus()).await?;
+        // Another handle (another process, in real life) committed: the
+        // reader's index catches up before it answers.
+        let hits = reader
+            .keyword_search("postgres backup", 5, &Filter::default())
+            .await?;
+        assert_eq!(hits[0].document.id, "slack:t:b");
+        writer.delete(&["slack:t:b".to_string()]).await?;
+        assert!(reader
+            .keyword_search("postgres", 5, &Filter::default())
+            .await?
+            .is_empty());
+        let before: Vec<(String, f32)> = writer
+            .keyword_search("certificates tls", 5, &Filter::default())
+            .await?
+            .into_iter()
+            .map(|h| (h.chunk.id, h.score))
+            .collect();
+        // Nothing of the in-memory index survives a crash; reopening
+        // derives it again from SQLite, with the same scores.
+        drop(writer);
+        drop(reader);
+        let reopened = EmbeddedStore::open(dir.path())?;
+        let after: Vec<(String, f32)> = reopened
+            .keyword_search("certificates tls", 5, &Filter::default())
+            .await?
+            .into_iter()
+            .map(|h| (h.chunk.id, h.score))
+            .collect();
+        assert_eq!(before.len(), 2);
+        assert_eq!(before, after);
+        let mut by_space = Filter::default();
+        by_space.metadata.insert("space".into(), "C".into());
+        let hits = reopened
+            .keyword_search("certificates", 5, &by_space)
+            .await?;
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].document.id, "jira:t:c");
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn a_second_handle_sees_writes_of_the_first() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", Path::new("."), e))?;
         let writer = EmbeddedStore::open(dir.path())?;
