@@ -112,7 +112,10 @@ async fn harness_computes_sane_metrics_on_a_small_set() {
     );
     assert!(keyword.mrr_at_10 > 0.8, "{keyword:?}");
     let hybrid = report.modes[2].1;
-    assert!(hybrid.ndcg_at_10 > 0.3, "fusion keeps most of BM25's wins: {hybrid:?}");
+    assert!(
+        hybrid.ndcg_at_10 > 0.3,
+        "fusion keeps most of BM25's wins: {hybrid:?}"
+    );
 
     assert!(report.ingest_seconds > 0.0 && report.embed_seconds > 0.0);
     assert!(report.embed_seconds <= report.ingest_seconds, "{report:?}");

@@ -105,12 +105,19 @@ async fn main() -> anyhow::Result<()> {
             m.ndcg_at_10, m.recall_at_100, m.mrr_at_10
         );
     }
+    let overhead = if args.keyword_only {
+        "no model (keyword only)".to_string()
+    } else {
+        format!(
+            "{:.1} s inside the embedding model: pipeline overhead {:.1}%",
+            report.embed_seconds,
+            report.pipeline_overhead() * 100.0
+        )
+    };
     println!(
-        "ingest {:.1} s ({:.1} docs/s), of which {:.1} s inside the embedding model: pipeline overhead {:.1}%; top-10 query p50 {:.2} ms, p99 {:.2} ms",
+        "ingest {:.1} s ({:.1} docs/s), {overhead}; top-10 query p50 {:.2} ms, p99 {:.2} ms",
         report.ingest_seconds,
         report.docs_per_second(),
-        report.embed_seconds,
-        report.pipeline_overhead() * 100.0,
         report.query_p50_ms,
         report.query_p99_ms
     );
