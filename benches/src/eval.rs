@@ -178,7 +178,13 @@ impl EvalReport {
             }
             object.insert("ingest_seconds".into(), self.ingest_seconds.into());
             object.insert("embed_seconds".into(), self.embed_seconds.into());
-            object.insert("pipeline_overhead".into(), self.pipeline_overhead().into());
+            // Without a model there is no embedding time to compare with.
+            let overhead = if self.settings["keyword_only"] == true {
+                serde_json::Value::Null
+            } else {
+                self.pipeline_overhead().into()
+            };
+            object.insert("pipeline_overhead".into(), overhead);
             object.insert("docs_per_second".into(), self.docs_per_second().into());
             object.insert("query_p50_ms".into(), self.query_p50_ms.into());
             object.insert("query_p99_ms".into(), self.query_p99_ms.into());
