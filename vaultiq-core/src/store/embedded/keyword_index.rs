@@ -347,10 +347,7 @@ impl KeywordIndex {
         let mut top: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(k + 1);
         let mut threshold = 0.0f32;
         let mut essential = 0;
-        loop {
-            let Some(candidate) = cursors[essential..].iter().filter_map(Cursor::slot).min() else {
-                break;
-            };
+        while let Some(candidate) = cursors[essential..].iter().filter_map(Cursor::slot).min() {
             let index = candidate as usize;
             let wanted = self.live[index] && accept(self.rowids[index], self.sources[index]);
             let len = self.lens[index];
