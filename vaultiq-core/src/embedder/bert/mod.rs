@@ -1,0 +1,146 @@
+//! A purpose-built BERT encoder for sentence embedding on the CPU.
+//!
+//! Why not a general tensor library: sentence embedding is a fixed graph,
+//! and most of its time outside the matrix products went to allocating
+//! tensors, padding and unfused element-wise passes. Here weights are laid
+//! out once at load, activations live in reused buffers, batches are packed
+//! without padding, and each worker thread runs whole sequences so the
+//! cores never wait on each other inside a layer.
+
+mod config;
+mod encoder;
+mod kernels;
+mod matmul;
+mod weights;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+pub(crate) use config::BertConfig;
+use encoder::{Encoder, Scratch};
+use weights::BertWeights;
+
+use crate::{Error, Result};
+
+/// Tokens one worker packs into a pass: large enough for efficient matrix
+/// products, small enough that its buffers (~11 KB per token for MiniLM)
+/// stay modest whatever batch size callers pick.
+const TOKENS_PER_PASS: usize = 2048;
+
+/// A BERT model plus the buffers and threads that run it.
+#[derive(Debug)]
+pub(crate) struct BertModel {
+    encoder: Encoder,
+    scratch: Mutex<Vec<Scratch>>,
+    threads: usize,
+}
+
+impl BertModel {
+    /// Loads `model.safetensors` from `dir`, checking it against `config`.
+    pub(crate) fn load(dir: &Path, config: BertConfig, threads: usize) -> Result<Self> {
+        let weights = BertWeights::from_file(&dir.join("model.safetensors"), &config)?;
+        Ok(BertModel {
+            encoder: Encoder::new(config, weights),
+            scratch: Mutex::new(Vec::new()),
+            threads: threads.max(1),
+        })
+    }
+
+    fn config(&self) -> &BertConfig {
+        &self.encoder.config
+    }
+
+    /// One L2-normalised mean-pooled vector per token sequence, in order.
+    /// Sequences are spread over the worker threads by estimated cost.
+    pub(crate) fn embed(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let groups = self.assign(sequences);
+        let results: Vec<Result<Vec<(usize, Vec<f32>)>>> = if groups.len() <= 1 {
+            groups.iter().map(|g| self.run_group(sequences, g)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let (first, rest) = groups.split_at(1);
+                let handles: Vec<_> = rest
+                    .iter()
+                    .map(|g| scope.spawn(move || self.run_group(sequences, g)))
+                    .collect();
+                let mut results: Vec<_> = first.iter().map(|g| self.run_group(sequences, g)).collect();
+                for handle in handles {
+                    results.push(handle.join().unwrap_or_else(|_| {
+                        Err(Error::model("an embedding worker thread panicked"))
+                    }));
+                }
+                results
+            })
+        };
+        let mut out = vec![Vec::new(); sequences.len()];
+        for result in results {
+            for (index, vector) in result? {
+                out[index] = vector;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Splits sequence indices into at most `threads` groups of similar
+    /// cost (longest first onto the least loaded worker), each sorted by
+    /// length so a pass packs similar sequences.
+    fn assign(&self, sequences: &[&[u32]]) -> Vec<Vec<usize>> {
+        let c = self.config();
+        // Per token: the linear layers cost ~2*hidden + intermediate
+        // multiply-adds per hidden unit, attention ~len.
+        let per_token = 2 * c.hidden_size + c.intermediate_size;
+        let cost = |i: usize| sequences[i].len() * (sequences[i].len() + per_token);
+        let mut order: Vec<usize> = (0..sequences.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(sequences[i].len()));
+        let workers = self.threads.min(sequences.len());
+        let mut groups: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); workers];
+        for i in order {
+            if let Some(group) = groups.iter_mut().min_by_key(|g| g.0) {
+                group.0 += cost(i);
+                group.1.push(i);
+            }
+        }
+        groups.into_iter().map(|g| g.1).filter(|g| !g.is_empty()).collect()
+    }
+
+    /// Runs one worker's sequences in passes of about `TOKENS_PER_PASS`.
+    fn run_group(&self, sequences: &[&[u32]], group: &[usize]) -> Result<Vec<(usize, Vec<f32>)>> {
+        let mut scratch = self.take_scratch();
+        let mut out = Vec::with_capacity(group.len());
+        let mut start = 0;
+        while start < group.len() {
+            let mut end = start;
+            let mut tokens = 0;
+            while end < group.len() && (end == start || tokens + sequences[group[end]].len() <= TOKENS_PER_PASS) {
+                tokens += sequences[group[end]].len();
+                end += 1;
+            }
+            let pass: Vec<&[u32]> = group[start..end].iter().map(|&i| sequences[i]).collect();
+            let vectors = self.encoder.encode(&pass, &mut scratch);
+            let vectors = match vectors {
+                Ok(v) => v,
+                Err(e) => {
+                    self.return_scratch(scratch);
+                    return Err(e);
+                }
+            };
+            out.extend(group[start..end].iter().copied().zip(vectors));
+            start = end;
+        }
+        self.return_scratch(scratch);
+        Ok(out)
+    }
+
+    fn take_scratch(&self) -> Scratch {
+        let mut pool = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        pool.pop().unwrap_or_default()
+    }
+
+    fn return_scratch(&self, scratch: Scratch) {
+        let mut pool = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        // Keep one set per worker; extra ones from concurrent callers go.
+        if pool.len() < self.threads {
+            pool.push(scratch);
+        }
+    }
+}
