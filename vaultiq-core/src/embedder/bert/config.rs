@@ -52,9 +52,16 @@ impl BertConfig {
         Ok(config)
     }
 
-    /// Width of one attention head.
-    pub(crate) fn head_dim(&self) -> usize {
-        self.hidden_size / self.num_attention_heads
+    /// The sizes the encoder computes with.
+    pub(crate) fn dims(&self) -> vaultiq_bert::Dims {
+        vaultiq_bert::Dims {
+            vocab_size: self.vocab_size,
+            hidden_size: self.hidden_size,
+            num_attention_heads: self.num_attention_heads,
+            intermediate_size: self.intermediate_size,
+            max_position_embeddings: self.max_position_embeddings,
+            layer_norm_eps: self.layer_norm_eps,
+        }
     }
 
     fn validate(&self) -> std::result::Result<(), String> {

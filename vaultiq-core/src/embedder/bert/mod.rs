@@ -1,24 +1,16 @@
-//! A purpose-built BERT encoder for sentence embedding on the CPU.
-//!
-//! Why not a general tensor library: sentence embedding is a fixed graph,
-//! and most of its time outside the matrix products went to allocating
-//! tensors, padding and unfused element-wise passes. Here weights are laid
-//! out once at load, activations live in reused buffers, batches are packed
-//! without padding, and each worker thread runs whole sequences so the
-//! cores never wait on each other inside a layer.
+//! Runs the `vaultiq-bert` encoder for the local embedder: loads the
+//! config and weights, and spreads each batch over worker threads, each
+//! running whole sequences so the cores never wait on each other inside a
+//! layer.
 
 mod config;
-mod encoder;
-mod kernels;
-mod matmul;
 mod weights;
 
 use std::path::Path;
 use std::sync::Mutex;
 
 pub(crate) use config::BertConfig;
-use encoder::{Encoder, Scratch};
-use weights::BertWeights;
+use vaultiq_bert::{Encoder, Scratch};
 
 use crate::{Error, Result};
 
@@ -38,16 +30,15 @@ pub(crate) struct BertModel {
 impl BertModel {
     /// Loads `model.safetensors` from `dir`, checking it against `config`.
     pub(crate) fn load(dir: &Path, config: BertConfig, threads: usize) -> Result<Self> {
-        let weights = BertWeights::from_file(&dir.join("model.safetensors"), &config)?;
+        let path = dir.join("model.safetensors");
+        let weights = weights::load_weights(&path, &config)?;
+        let encoder = Encoder::new(config.dims(), weights)
+            .map_err(|e| Error::model(format!("model weights {}: {e}", path.display())))?;
         Ok(BertModel {
-            encoder: Encoder::new(config, weights),
+            encoder,
             scratch: Mutex::new(Vec::new()),
             threads: threads.max(1),
         })
-    }
-
-    fn config(&self) -> &BertConfig {
-        &self.encoder.config
     }
 
     /// One L2-normalised mean-pooled vector per token sequence, in order.
@@ -55,7 +46,10 @@ impl BertModel {
     pub(crate) fn embed(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         let groups = self.assign(sequences);
         let results: Vec<Result<Vec<(usize, Vec<f32>)>>> = if groups.len() <= 1 {
-            groups.iter().map(|g| self.run_group(sequences, g)).collect()
+            groups
+                .iter()
+                .map(|g| self.run_group(sequences, g))
+                .collect()
         } else {
             std::thread::scope(|scope| {
                 let (first, rest) = groups.split_at(1);
@@ -63,7 +57,8 @@ impl BertModel {
                     .iter()
                     .map(|g| scope.spawn(move || self.run_group(sequences, g)))
                     .collect();
-                let mut results: Vec<_> = first.iter().map(|g| self.run_group(sequences, g)).collect();
+                let mut results: Vec<_> =
+                    first.iter().map(|g| self.run_group(sequences, g)).collect();
                 for handle in handles {
                     results.push(handle.join().unwrap_or_else(|_| {
                         Err(Error::model("an embedding worker thread panicked"))
@@ -85,7 +80,7 @@ impl BertModel {
     /// cost (longest first onto the least loaded worker), each sorted by
     /// length so a pass packs similar sequences.
     fn assign(&self, sequences: &[&[u32]]) -> Vec<Vec<usize>> {
-        let c = self.config();
+        let c = self.encoder.dims();
         // Per token: the linear layers cost ~2*hidden + intermediate
         // multiply-adds per hidden unit, attention ~len.
         let per_token = 2 * c.hidden_size + c.intermediate_size;
@@ -100,7 +95,11 @@ impl BertModel {
                 group.1.push(i);
             }
         }
-        groups.into_iter().map(|g| g.1).filter(|g| !g.is_empty()).collect()
+        groups
+            .into_iter()
+            .map(|g| g.1)
+            .filter(|g| !g.is_empty())
+            .collect()
     }
 
     /// Runs one worker's sequences in passes of about `TOKENS_PER_PASS`.
@@ -111,12 +110,17 @@ impl BertModel {
         while start < group.len() {
             let mut end = start;
             let mut tokens = 0;
-            while end < group.len() && (end == start || tokens + sequences[group[end]].len() <= TOKENS_PER_PASS) {
+            while end < group.len()
+                && (end == start || tokens + sequences[group[end]].len() <= TOKENS_PER_PASS)
+            {
                 tokens += sequences[group[end]].len();
                 end += 1;
             }
             let pass: Vec<&[u32]> = group[start..end].iter().map(|&i| sequences[i]).collect();
-            let vectors = self.encoder.encode(&pass, &mut scratch);
+            let vectors = self
+                .encoder
+                .encode(&pass, &mut scratch)
+                .map_err(|e| Error::model(format!("embedding failed: {e}")));
             let vectors = match vectors {
                 Ok(v) => v,
                 Err(e) => {

@@ -1,68 +1,25 @@
-//! BERT weights from a safetensors file, laid out once for the forward pass:
-//! every linear layer's matrix is transposed to `[in, out]` row-major (the
-//! layout the products read fastest) and Q, K and V are fused into one
-//! `[hidden, 3 * hidden]` matrix so each layer does one product for all three.
+//! Reads BERT weights from a safetensors file into the encoder's layout,
+//! checking every tensor's shape against the config.
 
 use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors};
+use vaultiq_bert::{BertWeights, EncoderLayer, LayerNorm, Linear};
 
 use super::config::BertConfig;
 use crate::{Error, Result};
 
-/// Weight and bias of one layer norm.
-#[derive(Debug)]
-pub(crate) struct LayerNorm {
-    pub(crate) gamma: Vec<f32>,
-    pub(crate) beta: Vec<f32>,
-}
-
-/// A linear layer `y = x W + b` with `W` stored `[in, out]`.
-#[derive(Debug)]
-pub(crate) struct Linear {
-    pub(crate) weight: Vec<f32>,
-    pub(crate) bias: Vec<f32>,
-    pub(crate) inputs: usize,
-    pub(crate) outputs: usize,
-}
-
-/// One transformer block.
-#[derive(Debug)]
-pub(crate) struct EncoderLayer {
-    pub(crate) qkv: Linear,
-    pub(crate) attention_out: Linear,
-    pub(crate) attention_norm: LayerNorm,
-    pub(crate) intermediate: Linear,
-    pub(crate) output: Linear,
-    pub(crate) output_norm: LayerNorm,
-}
-
-/// Embedding tables and all layers.
-#[derive(Debug)]
-pub(crate) struct BertWeights {
-    pub(crate) word_embeddings: Vec<f32>,
-    pub(crate) position_embeddings: Vec<f32>,
-    /// Row 0 of the token-type table: single-sentence inputs use type 0.
-    pub(crate) token_type_embedding: Vec<f32>,
-    pub(crate) embedding_norm: LayerNorm,
-    pub(crate) layers: Vec<EncoderLayer>,
-}
-
-impl BertWeights {
-    /// Reads `path` and checks every tensor's shape against `config`.
-    pub(crate) fn from_file(path: &Path, config: &BertConfig) -> Result<Self> {
-        let bytes =
-            std::fs::read(path).map_err(|e| Error::io("cannot read model weights", path, e))?;
-        let tensors = SafeTensors::deserialize(&bytes).map_err(|e| {
-            Error::model(format!("model weights {} are invalid: {e}", path.display()))
-        })?;
-        Loader {
-            tensors: &tensors,
-            prefix: detect_prefix(&tensors),
-            path,
-        }
-        .load(config)
+/// Reads `path` and lays the weights out for [`vaultiq_bert::Encoder`].
+pub(crate) fn load_weights(path: &Path, config: &BertConfig) -> Result<BertWeights> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read model weights", path, e))?;
+    let tensors = SafeTensors::deserialize(&bytes)
+        .map_err(|e| Error::model(format!("model weights {} are invalid: {e}", path.display())))?;
+    Loader {
+        tensors: &tensors,
+        prefix: detect_prefix(&tensors),
+        path,
     }
+    .load(config)
 }
 
 /// Checkpoints saved from `BertForXxx` heads put the encoder under `bert.`.
@@ -83,12 +40,16 @@ struct Loader<'a, 'data> {
 impl Loader<'_, '_> {
     fn load(&self, c: &BertConfig) -> Result<BertWeights> {
         let h = c.hidden_size;
-        let token_types = self.tensor("embeddings.token_type_embeddings.weight", &[c.type_vocab_size, h])?;
+        let token_types = self.tensor(
+            "embeddings.token_type_embeddings.weight",
+            &[c.type_vocab_size, h],
+        )?;
         let layers = (0..c.num_hidden_layers)
             .map(|i| self.layer(&format!("encoder.layer.{i}."), c))
             .collect::<Result<Vec<_>>>()?;
         Ok(BertWeights {
-            word_embeddings: self.tensor("embeddings.word_embeddings.weight", &[c.vocab_size, h])?,
+            word_embeddings: self
+                .tensor("embeddings.word_embeddings.weight", &[c.vocab_size, h])?,
             position_embeddings: self.tensor(
                 "embeddings.position_embeddings.weight",
                 &[c.max_position_embeddings, h],
@@ -105,7 +66,7 @@ impl Loader<'_, '_> {
         let k = self.linear(&format!("{p}attention.self.key"), h, h)?;
         let v = self.linear(&format!("{p}attention.self.value"), h, h)?;
         Ok(EncoderLayer {
-            qkv: fuse_columns(&[q, k, v]),
+            qkv: Linear::fuse(&[q, k, v]).map_err(|e| self.invalid(e))?,
             attention_out: self.linear(&format!("{p}attention.output.dense"), h, h)?,
             attention_norm: self.layer_norm(&format!("{p}attention.output.LayerNorm"), h)?,
             intermediate: self.linear(&format!("{p}intermediate.dense"), h, c.intermediate_size)?,
@@ -114,21 +75,10 @@ impl Loader<'_, '_> {
         })
     }
 
-    /// PyTorch stores `nn.Linear` weights `[out, in]`; transpose to `[in, out]`.
     fn linear(&self, name: &str, inputs: usize, outputs: usize) -> Result<Linear> {
-        let w = self.tensor(&format!("{name}.weight"), &[outputs, inputs])?;
-        let mut weight = vec![0.0; inputs * outputs];
-        for (o, row) in w.chunks_exact(inputs).enumerate() {
-            for (i, value) in row.iter().enumerate() {
-                weight[i * outputs + o] = *value;
-            }
-        }
-        Ok(Linear {
-            weight,
-            bias: self.tensor(&format!("{name}.bias"), &[outputs])?,
-            inputs,
-            outputs,
-        })
+        let weight = self.tensor(&format!("{name}.weight"), &[outputs, inputs])?;
+        let bias = self.tensor(&format!("{name}.bias"), &[outputs])?;
+        Linear::from_torch(&weight, bias, inputs, outputs).map_err(|e| self.invalid(e))
     }
 
     /// Old TensorFlow conversions name the parameters gamma/beta.
@@ -174,22 +124,8 @@ impl Loader<'_, '_> {
             ))),
         }
     }
-}
 
-/// Places linear layers with the same input side by side: `[in, sum(out)]`.
-fn fuse_columns(parts: &[Linear]) -> Linear {
-    let inputs = parts.first().map_or(0, |p| p.inputs);
-    let outputs: usize = parts.iter().map(|p| p.outputs).sum();
-    let mut weight = Vec::with_capacity(inputs * outputs);
-    for i in 0..inputs {
-        for part in parts {
-            weight.extend_from_slice(&part.weight[i * part.outputs..(i + 1) * part.outputs]);
-        }
-    }
-    Linear {
-        weight,
-        bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
-        inputs,
-        outputs,
+    fn invalid(&self, err: vaultiq_bert::Error) -> Error {
+        Error::model(format!("model weights {}: {err}", self.path.display()))
     }
 }

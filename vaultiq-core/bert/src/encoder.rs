@@ -3,16 +3,15 @@
 //! never compute padding, and attention runs per (sequence, head) over that
 //! sequence's own tokens only.
 
-use super::config::BertConfig;
-use super::kernels::{Kernels, LayerNormParams};
-use super::matmul::{matmul, MatMut, MatRef};
-use super::weights::{BertWeights, EncoderLayer, LayerNorm, Linear};
-use crate::{Error, Result};
+use crate::kernels::{Kernels, LayerNormParams};
+use crate::matmul::{matmul, MatMut, MatRef};
+use crate::weights::{BertWeights, EncoderLayer, LayerNorm, Linear};
+use crate::{Dims, Error, Result};
 
 /// Activation buffers of one worker, kept between calls so a steady stream
 /// of batches does not fault in fresh pages for every pass.
 #[derive(Debug, Default)]
-pub(crate) struct Scratch {
+pub struct Scratch {
     /// Hidden states `[tokens, hidden]`.
     hidden: Vec<f32>,
     /// Attention context `[tokens, hidden]`.
@@ -27,7 +26,7 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
-    fn reserve(&mut self, tokens: usize, longest: usize, config: &BertConfig) {
+    fn reserve(&mut self, tokens: usize, longest: usize, config: &Dims) {
         let h = config.hidden_size;
         let wide = (3 * h).max(config.intermediate_size);
         grow(&mut self.hidden, tokens * h);
@@ -47,28 +46,38 @@ fn grow(buffer: &mut Vec<f32>, len: usize) {
 /// A loaded model that turns token ids into mean-pooled, L2-normalised
 /// sentence vectors.
 #[derive(Debug)]
-pub(crate) struct Encoder {
-    pub(crate) config: BertConfig,
+pub struct Encoder {
+    config: Dims,
     weights: BertWeights,
     kernels: Kernels,
 }
 
 impl Encoder {
-    pub(crate) fn new(config: BertConfig, weights: BertWeights) -> Self {
-        Encoder {
+    /// Checks the weights against the dimensions and picks the SIMD kernels
+    /// for this CPU.
+    pub fn new(config: Dims, weights: BertWeights) -> Result<Self> {
+        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+            return Err(Error::model(format!(
+                "hidden size {} is not a multiple of {} heads",
+                config.hidden_size, config.num_attention_heads
+            )));
+        }
+        weights.check(&config)?;
+        Ok(Encoder {
             config,
             weights,
             kernels: Kernels::new(),
-        }
+        })
+    }
+
+    /// The dimensions the encoder was built with.
+    pub fn dims(&self) -> &Dims {
+        &self.config
     }
 
     /// One vector per sequence. Sequences must be non-empty, at most
     /// `max_position_embeddings` long, with ids inside the vocabulary.
-    pub(crate) fn encode(
-        &self,
-        sequences: &[&[u32]],
-        scratch: &mut Scratch,
-    ) -> Result<Vec<Vec<f32>>> {
+    pub fn encode(&self, sequences: &[&[u32]], scratch: &mut Scratch) -> Result<Vec<Vec<f32>>> {
         self.check(sequences)?;
         let h = self.config.hidden_size;
         let tokens: usize = sequences.iter().map(|s| s.len()).sum();
@@ -121,7 +130,12 @@ impl Encoder {
             for (position, (&id, row)) in seq.iter().zip(&mut rows).enumerate() {
                 let word = &w.word_embeddings[id as usize * h..][..h];
                 let pos = &w.position_embeddings[position * h..][..h];
-                for (((out, a), b), c) in row.iter_mut().zip(word).zip(pos).zip(&w.token_type_embedding) {
+                for (((out, a), b), c) in row
+                    .iter_mut()
+                    .zip(word)
+                    .zip(pos)
+                    .zip(&w.token_type_embedding)
+                {
                     *out = a + b + c;
                 }
             }

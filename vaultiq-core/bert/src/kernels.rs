@@ -113,7 +113,11 @@ fn normalise_row(row: &mut [f32], norm: &LayerNormParams<'_>) {
             *lane += d * d;
         }
     }
-    let tail: f32 = chunks.remainder().iter().map(|x| (x - mean) * (x - mean)).sum();
+    let tail: f32 = chunks
+        .remainder()
+        .iter()
+        .map(|x| (x - mean) * (x - mean))
+        .sum();
     let variance = (lanes.iter().sum::<f32>() + tail) / n;
     let inv = 1.0 / (variance + norm.eps).sqrt();
     for ((x, g), b) in row.iter_mut().zip(norm.gamma).zip(norm.beta) {

@@ -159,9 +159,11 @@ fn check_extent(
     if rows == 0 || cols == 0 {
         return Ok(());
     }
-    let last = (rows - 1)
-        .checked_mul(row_stride)
-        .and_then(|r| (cols - 1).checked_mul(col_stride).and_then(|c| r.checked_add(c)));
+    let last = (rows - 1).checked_mul(row_stride).and_then(|r| {
+        (cols - 1)
+            .checked_mul(col_stride)
+            .and_then(|c| r.checked_add(c))
+    });
     match last {
         Some(last) if last < len && last <= isize::MAX as usize => Ok(()),
         _ => Err(Error::model(format!(
