@@ -16,6 +16,78 @@ pub(crate) struct Kernels {
     arch: pulp::Arch,
 }
 
+/// Declares a kernel as a `pulp::WithSimd` operation. The body sits in an
+/// `#[inline(always)]` generic method, so pulp's per-instruction-set entry
+/// points each get their own copy compiled for their target features (a
+/// closure would be one shared, baseline-compiled function).
+macro_rules! simd_kernel {
+    ($name:ident { $($field:ident: $ty:ty),* $(,)? } |$this:ident| $body:block) => {
+        struct $name<'a> {
+            $($field: $ty,)*
+        }
+
+        impl pulp::WithSimd for $name<'_> {
+            type Output = ();
+
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _simd: S) {
+                let $this = self;
+                $body
+            }
+        }
+    };
+}
+
+simd_kernel!(BiasGelu { rows: &'a mut [f32], bias: &'a [f32] } |op| {
+    for row in op.rows.chunks_exact_mut(op.bias.len()) {
+        for (x, b) in row.iter_mut().zip(op.bias) {
+            *x = gelu(*x + b);
+        }
+    }
+});
+
+simd_kernel!(AddBias { rows: &'a mut [f32], bias: &'a [f32] } |op| {
+    for row in op.rows.chunks_exact_mut(op.bias.len()) {
+        for (x, b) in row.iter_mut().zip(op.bias) {
+            *x += b;
+        }
+    }
+});
+
+simd_kernel!(ResidualLayerNorm {
+    x: &'a mut [f32],
+    delta: &'a [f32],
+    bias: &'a [f32],
+    norm: &'a LayerNormParams<'a>,
+} |op| {
+    let width = op.norm.gamma.len();
+    for (row, d) in op.x.chunks_exact_mut(width).zip(op.delta.chunks_exact(width)) {
+        for ((x, d), b) in row.iter_mut().zip(d).zip(op.bias) {
+            *x += d + b;
+        }
+        normalise_row(row, op.norm);
+    }
+});
+
+simd_kernel!(LayerNormRows { x: &'a mut [f32], norm: &'a LayerNormParams<'a> } |op| {
+    for row in op.x.chunks_exact_mut(op.norm.gamma.len()) {
+        normalise_row(row, op.norm);
+    }
+});
+
+simd_kernel!(SoftmaxRows { scores: &'a mut [f32], cols: usize } |op| {
+    for row in op.scores.chunks_exact_mut(op.cols) {
+        let max = max_of(row);
+        for x in row.iter_mut() {
+            *x = exp(*x - max);
+        }
+        let inv = 1.0 / sum_of(row);
+        for x in row.iter_mut() {
+            *x *= inv;
+        }
+    }
+});
+
 impl Kernels {
     /// Detects the CPU's features once.
     pub(crate) fn new() -> Self {
@@ -27,24 +99,12 @@ impl Kernels {
     /// `rows[i] = gelu(rows[i] + bias[i % bias.len()])`, the exact (erf)
     /// GELU of BERT's `hidden_act = "gelu"`.
     pub(crate) fn bias_gelu(&self, rows: &mut [f32], bias: &[f32]) {
-        self.arch.dispatch(|| {
-            for row in rows.chunks_exact_mut(bias.len()) {
-                for (x, b) in row.iter_mut().zip(bias) {
-                    *x = gelu(*x + b);
-                }
-            }
-        });
+        self.arch.dispatch(BiasGelu { rows, bias });
     }
 
     /// `rows[i] += bias[i % bias.len()]`.
     pub(crate) fn add_bias(&self, rows: &mut [f32], bias: &[f32]) {
-        self.arch.dispatch(|| {
-            for row in rows.chunks_exact_mut(bias.len()) {
-                for (x, b) in row.iter_mut().zip(bias) {
-                    *x += b;
-                }
-            }
-        });
+        self.arch.dispatch(AddBias { rows, bias });
     }
 
     /// Post-norm residual block end: `x = layer_norm(x + delta + bias)` per
@@ -56,40 +116,22 @@ impl Kernels {
         bias: &[f32],
         norm: &LayerNormParams<'_>,
     ) {
-        self.arch.dispatch(|| {
-            let width = norm.gamma.len();
-            for (row, d) in x.chunks_exact_mut(width).zip(delta.chunks_exact(width)) {
-                for ((x, d), b) in row.iter_mut().zip(d).zip(bias) {
-                    *x += d + b;
-                }
-                normalise_row(row, norm);
-            }
+        self.arch.dispatch(ResidualLayerNorm {
+            x,
+            delta,
+            bias,
+            norm,
         });
     }
 
     /// `x = layer_norm(x)` per row of `gamma.len()` values.
     pub(crate) fn layer_norm(&self, x: &mut [f32], norm: &LayerNormParams<'_>) {
-        self.arch.dispatch(|| {
-            for row in x.chunks_exact_mut(norm.gamma.len()) {
-                normalise_row(row, norm);
-            }
-        });
+        self.arch.dispatch(LayerNormRows { x, norm });
     }
 
     /// Softmax of each row of `cols` values, in place.
     pub(crate) fn softmax_rows(&self, scores: &mut [f32], cols: usize) {
-        self.arch.dispatch(|| {
-            for row in scores.chunks_exact_mut(cols) {
-                let max = max_of(row);
-                for x in row.iter_mut() {
-                    *x = exp(*x - max);
-                }
-                let inv = 1.0 / sum_of(row);
-                for x in row.iter_mut() {
-                    *x *= inv;
-                }
-            }
-        });
+        self.arch.dispatch(SoftmaxRows { scores, cols });
     }
 }
 
@@ -162,7 +204,7 @@ pub(crate) fn exp(x: f32) -> f32 {
     const ROUNDER: f32 = 12_582_912.0;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.max(-87.0).min(88.0);
+    let x = x.clamp(-87.0, 88.0);
     let shifted = x * std::f32::consts::LOG2_E + ROUNDER;
     let n = shifted - ROUNDER;
     let r = x - n * LN2_HI - n * LN2_LO;

@@ -19,6 +19,9 @@ use crate::{Error, Result};
 /// stay modest whatever batch size callers pick.
 const TOKENS_PER_PASS: usize = 2048;
 
+/// A vector with the index of the sequence it belongs to.
+type Indexed = (usize, Vec<f32>);
+
 /// A BERT model plus the buffers and threads that run it.
 #[derive(Debug)]
 pub(crate) struct BertModel {
@@ -45,7 +48,7 @@ impl BertModel {
     /// Sequences are spread over the worker threads by estimated cost.
     pub(crate) fn embed(&self, sequences: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         let groups = self.assign(sequences);
-        let results: Vec<Result<Vec<(usize, Vec<f32>)>>> = if groups.len() <= 1 {
+        let results: Vec<Result<Vec<Indexed>>> = if groups.len() <= 1 {
             groups
                 .iter()
                 .map(|g| self.run_group(sequences, g))
@@ -103,7 +106,7 @@ impl BertModel {
     }
 
     /// Runs one worker's sequences in passes of about `TOKENS_PER_PASS`.
-    fn run_group(&self, sequences: &[&[u32]], group: &[usize]) -> Result<Vec<(usize, Vec<f32>)>> {
+    fn run_group(&self, sequences: &[&[u32]], group: &[usize]) -> Result<Vec<Indexed>> {
         let mut scratch = self.take_scratch();
         let mut out = Vec::with_capacity(group.len());
         let mut start = 0;
