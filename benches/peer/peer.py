@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Python stack VaultIQ is compared with, timed on the same inputs.
 
-Usage: peer.py DATA_DIR MODEL_DIR [--embedding-only] [--beir DIR] [--count N]
+Usage: peer.py DATA_DIR MODEL_DIR [--embedding-only] [--beir DIR [--beir-only]] [--count N]
 DATA_DIR holds mixed-10mb.txt and passages-1000.json (written by the
 `bench-data` binary). With --beir, also times embedding the first N (1000)
 corpus texts of that BEIR directory, as `embed-speed --beir DIR` does.
@@ -38,12 +38,13 @@ def main():
     parser.add_argument("model_dir")
     parser.add_argument("--embedding-only", action="store_true")
     parser.add_argument("--beir")
+    parser.add_argument("--beir-only", action="store_true")
     parser.add_argument("--count", type=int, default=1000)
     args = parser.parse_args()
     passages = json.load(open(f"{args.data_dir}/passages-1000.json", encoding="utf-8"))
     result = {}
 
-    if not args.embedding_only:
+    if not (args.embedding_only or args.beir_only):
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         text = open(f"{args.data_dir}/mixed-10mb.txt", encoding="utf-8").read()
@@ -63,7 +64,8 @@ def main():
         model.encode(texts, batch_size=32)  # warm-up
         return len(texts) / median_seconds(lambda: model.encode(texts, batch_size=32), 3)
 
-    result["embedding_texts_per_s"] = embedding_rate(passages)
+    if not args.beir_only:
+        result["embedding_texts_per_s"] = embedding_rate(passages)
     if args.beir:
         result["beir_embedding_texts_per_s"] = embedding_rate(beir_texts(args.beir, args.count))
     result["torch_threads"] = torch.get_num_threads()
