@@ -41,7 +41,6 @@ def main():
     parser.add_argument("--beir-only", action="store_true")
     parser.add_argument("--count", type=int, default=1000)
     args = parser.parse_args()
-    passages = json.load(open(f"{args.data_dir}/passages-1000.json", encoding="utf-8"))
     result = {}
 
     if not (args.embedding_only or args.beir_only):
@@ -65,6 +64,8 @@ def main():
         return len(texts) / median_seconds(lambda: model.encode(texts, batch_size=32), 3)
 
     if not args.beir_only:
+        path = f"{args.data_dir}/passages-1000.json"
+        passages = json.load(open(path, encoding="utf-8"))
         result["embedding_texts_per_s"] = embedding_rate(passages)
     if args.beir:
         result["beir_embedding_texts_per_s"] = embedding_rate(beir_texts(args.beir, args.count))
