@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times the Python peer (langchain-text-splitters + sentence-transformers)
 # on the benchmark inputs, in a venv of its own. Used by `make bench`.
+# Extra arguments go to peer.py (e.g. --embedding-only, --beir DIR).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,4 +13,4 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import sentence_trans
 fi
 model_dir="$(scripts/fetch-model)"
 data_dir="$(cargo run --quiet --release -p vaultiq-benches --bin bench-data -- target/bench-data)"
-HF_HUB_OFFLINE=1 "$venv/bin/python" benches/peer/peer.py "$data_dir" "$model_dir"
+HF_HUB_OFFLINE=1 "$venv/bin/python" benches/peer/peer.py "$data_dir" "$model_dir" "$@"

@@ -2,7 +2,7 @@
 //!
 //! Every variant says whether trying again can help ([`Error::is_retryable`]):
 //! a throttled API or a busy database is worth a retry, a bad config or a
-//! corrupt file is not. Errors of the libraries underneath (SQLite, candle,
+//! corrupt file is not. Errors of the libraries underneath (SQLite, safetensors,
 //! HTTP clients) are turned into these variants with context, so they never
 //! appear in public signatures.
 
@@ -147,12 +147,6 @@ impl From<rusqlite::Error> for Error {
                 retryable,
             }
         }
-    }
-}
-
-impl From<candle_core::Error> for Error {
-    fn from(err: candle_core::Error) -> Self {
-        Error::model(format!("tensor computation failed: {err}"))
     }
 }
 

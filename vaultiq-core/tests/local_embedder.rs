@@ -108,3 +108,44 @@ async fn corrupt_weights_are_a_clear_error() {
         .expect_err("corrupt");
     assert!(err.to_string().contains("tokenizer"), "{err}");
 }
+
+/// Texts are packed end to end and split over worker threads: neither the
+/// batch they share, the thread count nor truncation of long texts may
+/// change a text's vector.
+#[tokio::test]
+async fn packing_and_threads_do_not_change_vectors() {
+    let long = "The certificate rotation runbook lists every step. ".repeat(80);
+    let texts: Vec<String> = [
+        "short",
+        "",
+        long.as_str(),
+        "How do I rotate the TLS certificates on the load balancer?",
+        "Restart the ingest worker after changing its queue settings; the old consumer keeps its lease until it times out.",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let two = LocalEmbedder::builder()
+        .threads(2)
+        .batch_size(8)
+        .build()
+        .expect("model");
+    let one = LocalEmbedder::builder()
+        .threads(1)
+        .batch_size(1)
+        .build()
+        .expect("model");
+    let together = two.embed_blocking(&texts).expect("embed");
+    let apart = one.embed_blocking(&texts).expect("embed");
+    assert_eq!(together.len(), texts.len());
+    for (i, (a, b)) in together.iter().zip(&apart).enumerate() {
+        assert_eq!(a.len(), 384);
+        assert!(cosine(a, b) > 0.99999, "text {i}: {}", cosine(a, b));
+    }
+    // Different texts get clearly different vectors.
+    assert!(cosine(&together[3], &together[4]) < 0.9);
+    // Beyond 256 word pieces the text is truncated, not rejected.
+    let longer = format!("{long}{long}");
+    let truncated = one.embed_blocking(&[longer]).expect("embed long");
+    assert!(cosine(&truncated[0], &together[2]) > 0.99999);
+}

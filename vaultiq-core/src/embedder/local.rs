@@ -1,16 +1,14 @@
 //! all-MiniLM-L6-v2 (or any BERT sentence-transformer with mean pooling)
-//! running in process on candle: no server, no network.
+//! running in process on the crate's own BERT encoder: no server, no network.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::chunker::LengthFunction;
+use crate::embedder::bert::{BertConfig, BertModel};
 use crate::embedder::{EmbedKind, Embedder};
 use crate::{Error, Result};
 
@@ -29,6 +27,7 @@ pub struct LocalEmbedderBuilder {
     model_dir: Option<PathBuf>,
     max_tokens: Option<usize>,
     batch_size: Option<usize>,
+    threads: Option<usize>,
 }
 
 impl LocalEmbedderBuilder {
@@ -50,22 +49,34 @@ impl LocalEmbedderBuilder {
         self
     }
 
+    /// Worker threads per batch (default: every available core). Each
+    /// thread runs whole texts, so a batch needs at least this many texts
+    /// to use them all.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
     /// Finds and loads the model.
     pub fn build(self) -> Result<LocalEmbedder> {
         let dir = match self.model_dir {
             Some(dir) => dir,
             None => find_model_dir()?,
         };
+        let threads = self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
         LocalEmbedder::load(
             &dir,
             self.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
             self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).max(1),
+            threads.max(1),
         )
     }
 }
 
-/// A BERT sentence embedder: mean pooling over the attention mask, L2
-/// normalised, dynamic padding per batch.
+/// A BERT sentence embedder: mean pooling over each text's tokens, L2
+/// normalised; batches are packed without padding.
 #[derive(Clone)]
 pub struct LocalEmbedder {
     model: Arc<BertModel>,
@@ -104,7 +115,7 @@ impl LocalEmbedder {
         })
     }
 
-    fn load(dir: &Path, max_tokens: usize, batch_size: usize) -> Result<Self> {
+    fn load(dir: &Path, max_tokens: usize, batch_size: usize, threads: usize) -> Result<Self> {
         for file in REQUIRED_FILES {
             if !dir.join(file).is_file() {
                 return Err(Error::model(format!(
@@ -115,21 +126,14 @@ impl LocalEmbedder {
             }
         }
         check_pooling(dir)?;
-        let config_path = dir.join("config.json");
-        let config_text = std::fs::read_to_string(&config_path)
-            .map_err(|e| Error::io("cannot read model config", &config_path, e))?;
-        let config: Config = serde_json::from_str(&config_text).map_err(|e| {
-            Error::model(format!(
-                "model config {} is invalid: {e}",
-                config_path.display()
-            ))
-        })?;
+        let config = BertConfig::from_file(&dir.join("config.json"))?;
         if max_tokens == 0 || max_tokens > config.max_position_embeddings {
             return Err(Error::Config(format!(
                 "max_tokens must be 1..={}, got {max_tokens}",
                 config.max_position_embeddings
             )));
         }
+        let dimension = config.hidden_size;
 
         let tokenizer_path = dir.join("tokenizer.json");
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| {
@@ -138,34 +142,15 @@ impl LocalEmbedder {
                 tokenizer_path.display()
             ))
         })?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..PaddingParams::default()
-        }));
+        // The encoder packs texts end to end, so padding would only cost.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: max_tokens,
                 ..TruncationParams::default()
             }))
             .map_err(|e| Error::model(format!("cannot set truncation: {e}")))?;
-
-        let weights_path = dir.join("model.safetensors");
-        let weights = std::fs::read(&weights_path)
-            .map_err(|e| Error::io("cannot read model weights", &weights_path, e))?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu).map_err(
-            |e| {
-                Error::model(format!(
-                    "model weights {} are invalid: {e}",
-                    weights_path.display()
-                ))
-            },
-        )?;
-        let model = BertModel::load(vb, &config).map_err(|e| {
-            Error::model(format!(
-                "model weights {} do not match its config: {e}",
-                weights_path.display()
-            ))
-        })?;
+        let model = BertModel::load(dir, config, threads)?;
         let name = dir
             .file_name()
             .and_then(|n| n.to_str())
@@ -174,17 +159,18 @@ impl LocalEmbedder {
         Ok(LocalEmbedder {
             model: Arc::new(model),
             tokenizer: Arc::new(tokenizer),
-            dimension: config.hidden_size,
+            dimension,
             model_id: format!("local/{name}@{max_tokens}"),
             batch_size,
             model_dir: dir.to_path_buf(),
         })
     }
 
-    /// Embeds texts on the calling thread.
+    /// Embeds texts, blocking the calling thread (which runs one of the
+    /// worker threads itself).
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        // Similar lengths in one batch waste less compute on padding.
+        // Similar lengths in one batch split evenly over the workers.
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         for batch in order.chunks(self.batch_size) {
@@ -202,27 +188,8 @@ impl LocalEmbedder {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| Error::model(format!("tokenization failed: {e}")))?;
-        let rows = encodings.len();
-        let width = encodings.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(rows * width);
-        let mut mask = Vec::with_capacity(rows * width);
-        for encoding in &encodings {
-            ids.extend_from_slice(encoding.get_ids());
-            mask.extend_from_slice(encoding.get_attention_mask());
-        }
-        let device = &self.model.device;
-        let ids = Tensor::from_vec(ids, (rows, width), device)?;
-        let mask = Tensor::from_vec(mask, (rows, width), device)?;
-        let type_ids = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?;
-        // Mean over real tokens only: padding must not dilute the average.
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-        let normalised = mean.broadcast_div(&norms)?;
-        Ok(normalised.to_vec2::<f32>()?)
+        let ids: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
+        self.model.embed(&ids)
     }
 }
 

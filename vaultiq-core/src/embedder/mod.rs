@@ -1,5 +1,6 @@
 //! Embedders turn text into vectors.
 
+mod bert;
 mod cache;
 mod local;
 
