@@ -609,8 +609,9 @@ fn a_second_writer_is_refused_while_one_runs() {
     use std::process::Stdio;
 
     let dir = tempfile::tempdir().expect("tempdir");
+    // A small first batch, so the pause comes soon.
     let mut first = vaultiq(dir.path())
-        .args(["ingest", "--name", "samples"])
+        .args(["ingest", "--name", "samples", "--batch-size", "2"])
         .arg(corpus())
         .env("VAULTIQ_FAILPOINT", "after_embed:pause")
         .stdout(Stdio::null())
