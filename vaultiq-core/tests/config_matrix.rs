@@ -12,6 +12,11 @@ use vaultiq_core::{Error, SourceType};
 
 const FILE: &str = "conf/vaultiq.toml";
 
+/// The environment of one case.
+type Env = &'static [(&'static str, &'static str)];
+/// Words an error message must contain.
+type Words = &'static [&'static str];
+
 fn parse(text: &str, env: &[(&str, &str)]) -> vaultiq_core::Result<Config> {
     let env: HashMap<String, String> = env
         .iter()
@@ -24,7 +29,7 @@ fn parse(text: &str, env: &[(&str, &str)]) -> vaultiq_core::Result<Config> {
 #[test]
 fn valid_files_parse() {
     type Check = fn(&Config) -> bool;
-    let cases: &[(&str, &str, &[(&str, &str)], Check)] = &[
+    let cases: &[(&str, &str, Env, Check)] = &[
         ("empty file: embedded defaults", "", &[], |c| {
             c.store.kind == "embedded"
                 && c.embedder.kind == "local"
@@ -84,7 +89,7 @@ fn valid_files_parse() {
 /// the file name, which every file error carries).
 #[test]
 fn invalid_files_fail_with_the_key_and_expectation() {
-    let cases: &[(&str, &str, &[(&str, &str)], &[&str])] = &[
+    let cases: &[(&str, &str, Env, Words)] = &[
         ("broken TOML", "data_dir = [", &[], &["line 1"]),
         ("unknown top-level key", "datadir = \"x\"", &[], &["datadir", "data_dir"]),
         ("unknown section key", "[embedder]\nkindd = \"local\"", &[], &["kindd", "kind"]),
@@ -133,7 +138,7 @@ fn invalid_files_fail_with_the_key_and_expectation() {
 /// A bad override is reported with the variable's name and what it must be.
 #[test]
 fn invalid_overrides_name_the_variable() {
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    let cases: &[(Env, Words)] = &[
         (
             &[("VAULTIQ_SERVER_MAX_CONCURRENCY", "many")],
             &[

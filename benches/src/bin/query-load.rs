@@ -115,7 +115,7 @@ async fn level(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Arc::new(Args::parse());
-    if args.concurrency.iter().any(|&c| c == 0) {
+    if args.concurrency.contains(&0) {
         bail!("--concurrency levels must be at least 1");
     }
     let client = reqwest::Client::builder()
