@@ -358,3 +358,289 @@ fn sync_reads_sources_from_the_config_file() {
         "{stderr}"
     );
 }
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited normally")
+}
+
+#[test]
+fn init_writes_a_usable_config_and_keeps_an_existing_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vaultiq.toml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultiq"));
+    cmd.arg("init").arg(&path).current_dir(dir.path());
+    run_ok(&mut cmd);
+    let written = std::fs::read_to_string(&path).expect("written");
+    assert!(written.contains("[[sources]]") && written.contains("## "));
+
+    std::fs::write(&path, "# mine\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_vaultiq"))
+        .arg("init")
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(code(&output), 2, "refuses to overwrite");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--force"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "# mine\n");
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultiq"));
+    cmd.args(["init", "--force", "--json"]).arg(&path);
+    assert_eq!(
+        json(&run_ok(&mut cmd))["written"],
+        path.display().to_string()
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+
+    // The example is a valid config: run from its folder it is picked up,
+    // and sync explains that no source is configured yet.
+    let output = Command::new(env!("CARGO_BIN_EXE_vaultiq"))
+        .arg("sync")
+        .current_dir(dir.path())
+        .env_remove("VAULTIQ_DATA_DIR")
+        .env_remove("VAULTIQ_CONFIG")
+        .output()
+        .expect("run");
+    assert_eq!(code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no sources are configured"));
+}
+
+#[test]
+fn reindex_and_status_report_per_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ingest(dir.path());
+    let before = json(&run_ok(vaultiq(dir.path()).args(["sources", "--json"])));
+    let total = before["total_documents"].as_u64().expect("total");
+
+    let report = json(&run_ok(vaultiq(dir.path()).args(["reindex", "--json"])));
+    assert_eq!(report["indexed"].as_u64(), Some(total));
+    assert_eq!(report["sources"][0]["source"], "samples");
+    assert_eq!(report["sources"][0]["finished"], true);
+    assert!(report["sources"][0]["chunks"].as_u64().unwrap() >= total);
+    let after = json(&run_ok(vaultiq(dir.path()).args(["sources", "--json"])));
+    assert_eq!(after["sources"], before["sources"]);
+
+    let status = json(&run_ok(vaultiq(dir.path()).args(["status", "--json"])));
+    let source = &status["sources"][0];
+    assert_eq!(source["name"], "samples");
+    assert_eq!(source["documents"].as_u64(), Some(total));
+    assert_eq!(source["configured"], false);
+    assert_eq!(source["last_sync"]["result"], "ok");
+    assert_eq!(source["last_sync"]["ok"], true);
+    assert!(source["last_sync"]["finished_at"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(status["documents"]["total_documents"].as_u64(), Some(total));
+    let text = run_ok(vaultiq(dir.path()).arg("status"));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("samples") && text.contains("ok"), "{text}");
+
+    let output = vaultiq(dir.path())
+        .args(["reindex", "--source", "wiki"])
+        .output()
+        .expect("run");
+    assert_eq!(code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("samples"));
+}
+
+#[test]
+fn exit_codes_tell_usage_from_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let usage = |args: &[&str]| {
+        let output = vaultiq(dir.path()).args(args).output().expect("run");
+        assert_eq!(
+            code(&output),
+            2,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    usage(&["--no-such-flag", "status"]);
+    usage(&["ask", "anything"]); // no index yet
+    usage(&["sync", "--every", "15"]); // no unit
+    let help = run_ok(vaultiq(dir.path()).arg("--help"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("Exit codes") && help.contains("130"),
+        "{help}"
+    );
+    assert!(help.contains("VAULTIQ_SERVER_ADDR"), "{help}");
+    ingest(dir.path());
+    usage(&["ask", "x", "--top-k", "0"]);
+    usage(&["search", "x", "--mode", "fuzzy"]);
+
+    // A bad override names its variable.
+    let output = vaultiq(dir.path())
+        .env("VAULTIQ_CHUNKER_CHUNK_SIZE", "big")
+        .arg("status")
+        .output()
+        .expect("run");
+    assert_eq!(code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("VAULTIQ_CHUNKER_CHUNK_SIZE"));
+}
+
+/// Reads a child's stderr lines on a thread, so waits can be bounded.
+#[cfg(unix)]
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (bounded) for a line containing `what`; returns the lines seen.
+#[cfg(unix)]
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, what: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(what);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(err) => panic!("no line with {what:?} ({err}); saw {seen:#?}"),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn signal(child: &std::process::Child, name: &str) {
+    // `kill(1)` keeps the test free of unsafe code.
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+}
+
+#[cfg(unix)]
+fn wait_exit(mut child: std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the process did not exit in time");
+        }
+        std::thread::park_timeout(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn periodic_sync_repeats_and_stops_cleanly_on_ctrl_c() {
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        corpus.path().join("ntp.md"),
+        "# NTP\n\nAll hosts sync time from ntp.internal.\n",
+    )
+    .expect("write");
+    let config = dir.path().join("vaultiq.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"kb\"\n\n[[sources]]\ntype = \"files\"\nname = \"notes\"\npath = {:?}\n",
+            corpus.path().display().to_string()
+        ),
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultiq"))
+        .arg("--config")
+        .arg(&config)
+        .args(["sync", "--every", "1s"])
+        .env_remove("VAULTIQ_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let lines = stderr_lines(&mut child);
+    let first = wait_for_line(&lines, "next sync in");
+    assert!(first.iter().any(|l| l.contains("1 indexed")), "{first:#?}");
+    // The second run finds nothing new: it ran again on schedule.
+    let second = wait_for_line(&lines, "next sync in");
+    assert!(
+        second.iter().any(|l| l.contains("0 indexed")),
+        "{second:#?}"
+    );
+
+    signal(&child, "INT");
+    let status = wait_exit(child);
+    // Between runs it exits 0; had a run just started, it stops after its
+    // batch with 130. Either way it stopped cleanly, on request.
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(
+        matches!(status.code(), Some(0 | 130)),
+        "{status}: {rest:#?}"
+    );
+    assert!(rest.iter().any(|l| l.contains("stop")), "{rest:#?}");
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultiq"));
+    cmd.arg("--config")
+        .arg(&config)
+        .args(["status", "--json"])
+        .env_remove("VAULTIQ_DATA_DIR");
+    let status = json(&run_ok(&mut cmd));
+    let source = &status["sources"][0];
+    assert_eq!(source["name"], "notes");
+    assert_eq!(source["type"], "files");
+    assert_eq!(source["configured"], true);
+    assert_eq!(source["documents"], 1);
+}
+
+#[cfg(all(unix, feature = "failpoints"))]
+#[test]
+fn a_second_writer_is_refused_while_one_runs() {
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A small first batch, so the pause comes soon.
+    let mut first = vaultiq(dir.path())
+        .args(["ingest", "--name", "samples", "--batch-size", "2"])
+        .arg(corpus())
+        .env("VAULTIQ_FAILPOINT", "after_embed:pause")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let lines = stderr_lines(&mut first);
+    wait_for_line(&lines, "failpoint after_embed reached");
+
+    for args in [&["ingest", "--name", "samples"][..], &["reindex"][..]] {
+        let mut cmd = vaultiq(dir.path());
+        cmd.args(args);
+        if args[0] == "ingest" {
+            cmd.arg(corpus());
+        }
+        let output = cmd.output().expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 3, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("another vaultiq run")
+                && stderr.contains(&format!("pid {}", first.id())),
+            "{stderr}"
+        );
+    }
+    // Reading is never blocked by a writer.
+    run_ok(vaultiq(dir.path()).args(["status", "--json"]));
+
+    first.kill().expect("SIGKILL");
+    first.wait().expect("wait");
+    // The OS released the lock of the killed process: no stale lock.
+    ingest(dir.path());
+}

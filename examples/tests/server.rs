@@ -229,17 +229,17 @@ fn client() -> reqwest::Client {
 /// Starts a server on a free loopback port. The listener is bound before
 /// the task starts, so requests sent right away queue in its backlog.
 async fn start(settings: ServerSettings) -> Running {
+    start_with(fixture().kb.clone(), settings).await
+}
+
+/// Like [`start`], serving any knowledge base.
+async fn start_with(kb: Arc<KnowledgeBase>, settings: ServerSettings) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve_on(
-        listener,
-        fixture().kb.clone(),
-        settings,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let task = tokio::spawn(server::serve_on(listener, kb, settings, async move {
+        let _ = stopped.await;
+    }));
     Running {
         base: format!("http://{addr}"),
         client: client(),
@@ -669,12 +669,56 @@ fn stream_sends_tokens_then_sources_then_done() {
     });
 }
 
+/// A model that cannot embed anything (missing or corrupt weights).
+struct BrokenModel;
+
+#[async_trait]
+impl Embedder for BrokenModel {
+    fn model_id(&self) -> &str {
+        "broken"
+    }
+
+    fn dimension(&self) -> usize {
+        384
+    }
+
+    async fn embed(&self, _: &[String], _: EmbedKind) -> vaultiq_core::Result<Vec<Vec<f32>>> {
+        Err(vaultiq_core::Error::model("model.safetensors is truncated"))
+    }
+}
+
+#[test]
+fn health_is_degraded_when_the_model_cannot_be_used() {
+    block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let kb = KnowledgeBase::local_builder(dir.path(), Arc::new(BrokenModel))
+            .and_then(|b| b.build())
+            .unwrap();
+        let server = start_with(Arc::new(kb), settings()).await;
+        let response = server.get("/health").await;
+        assert_eq!(response.status(), 503);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "degraded");
+        assert!(body["reason"].as_str().unwrap().contains("model"), "{body}");
+        assert_timestamp(&body["timestamp"]);
+        // The healthy server says so, with exactly the seed's fields.
+        let healthy = start(settings()).await;
+        let body: Value = healthy.get("/health").await.json().await.unwrap();
+        assert_eq!(keys(&body), BTreeSet::from(["status", "timestamp"]));
+        assert_eq!(body["status"], "healthy");
+        healthy.stop().await;
+        server.stop().await;
+    });
+}
+
 #[test]
 fn concurrency_limit_sheds_load_and_recovers() {
     block_on(async {
         let server = Arc::new(
             start(ServerSettings {
                 max_concurrency: 2,
+                // No queue: the burst below is shed at once.
+                max_queue: 0,
                 ..settings()
             })
             .await,

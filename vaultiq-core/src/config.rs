@@ -1,6 +1,8 @@
 //! `vaultiq.toml`: which implementation each stage uses and which sources
 //! to sync. Every error names the file, the key and what was expected.
 
+pub mod env;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -268,6 +270,10 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Requests served at once before answering 503.
     pub max_concurrency: Option<usize>,
+    /// Requests that may wait for a free slot before the excess gets 503.
+    pub max_queue: Option<usize>,
+    /// Seconds one request may take before it gets 504.
+    pub request_timeout_secs: Option<u64>,
 }
 
 impl ServerConfig {
@@ -283,6 +289,8 @@ impl Default for ServerConfig {
             api_keys_env: None,
             cors_origins: Vec::new(),
             max_concurrency: None,
+            max_queue: None,
+            request_timeout_secs: None,
         }
     }
 }
@@ -311,15 +319,55 @@ impl Config {
         Ok(config)
     }
 
-    /// Parses config text; `origin` names it in errors.
+    /// Parses config text; `origin` names it in errors. Environment
+    /// overrides ([`env`]) are applied on top.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        Self::parse_with_env(text, origin, &|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::parse`], with overrides read through `lookup` (tests
+    /// pass a fixed map instead of the process environment).
+    pub fn parse_with_env(
+        text: &str,
+        origin: &str,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        // The file alone first, so its errors keep line and column.
         let mut config: Config =
             toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
-        if let Some(dir) = std::env::var_os("VAULTIQ_DATA_DIR") {
-            config.data_dir = PathBuf::from(dir);
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+        let applied = env::apply(&mut table, lookup)?;
+        if !applied.is_empty() {
+            let variables: Vec<&str> = applied.iter().map(|(v, _)| v.as_str()).collect();
+            config = toml::Value::Table(table).try_into().map_err(|e| {
+                Error::Config(format!(
+                    "{origin} with overrides from {}: {e}",
+                    variables.join(", ")
+                ))
+            })?;
         }
-        config.validate(origin)?;
+        config.validate(origin).map_err(|err| match err {
+            Error::Config(message) => {
+                // Name the variable when the bad value came from one.
+                let from = applied
+                    .iter()
+                    .find(|(_, key)| message.contains(&format!("`{key}")));
+                match from {
+                    Some((variable, _)) => {
+                        Error::Config(format!("{message} (the value comes from {variable})"))
+                    }
+                    None => Error::Config(message),
+                }
+            }
+            other => other,
+        })?;
         Ok(config)
+    }
+
+    /// The defaults with the environment overrides applied (no file).
+    pub fn from_env() -> Result<Self> {
+        Self::parse("", "the environment")
     }
 
     /// The default configuration (embedded everything, no sources).
@@ -391,6 +439,7 @@ impl Config {
                 self.chunker.chunk_size, self.chunker.chunk_overlap
             )));
         }
+        self.validate_numbers(origin)?;
         if let Some(min) = self.answerer.min_relevance {
             if !(0.0..=1.0).contains(&min) {
                 return Err(bad(
@@ -443,6 +492,83 @@ impl Config {
                     )))
                 }
                 _ => crate::connector::settings::validate(origin, &key, source)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Limits of the numeric and address settings.
+    fn validate_numbers(&self, origin: &str) -> Result<()> {
+        let positive = |key: &str, value: Option<u64>, max: u64| -> Result<()> {
+            match value {
+                Some(v) if v == 0 || v > max => Err(Error::Config(format!(
+                    "{origin}: `{key}` must be 1..{max}, got {v}"
+                ))),
+                _ => Ok(()),
+            }
+        };
+        let count = |v: Option<usize>| v.map(|v| v as u64);
+        positive(
+            "embedder.dimensions",
+            count(self.embedder.dimensions),
+            65_536,
+        )?;
+        positive(
+            "embedder.max_tokens",
+            count(self.embedder.max_tokens),
+            65_536,
+        )?;
+        positive(
+            "embedder.batch_size",
+            count(self.embedder.batch_size),
+            4_096,
+        )?;
+        positive(
+            "answerer.max_tokens",
+            self.answerer.max_tokens.map(u64::from),
+            200_000,
+        )?;
+        positive(
+            "server.max_concurrency",
+            count(self.server.max_concurrency),
+            100_000,
+        )?;
+        positive(
+            "server.request_timeout_secs",
+            self.server.request_timeout_secs,
+            86_400,
+        )?;
+        if let Some(queue) = self.server.max_queue {
+            if queue > 1_000_000 {
+                return Err(Error::Config(format!(
+                    "{origin}: `server.max_queue` must be 0..1000000, got {queue}"
+                )));
+            }
+        }
+        let addr = &self.server.addr;
+        let port_ok = addr
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !port_ok {
+            return Err(Error::Config(format!(
+                "{origin}: `server.addr` must be HOST:PORT (e.g. 127.0.0.1:8080), got `{addr}`"
+            )));
+        }
+        if let Some(var) = &self.server.api_keys_env {
+            if var.is_empty() || var.contains(['=', '\0']) {
+                return Err(Error::Config(format!(
+                    "{origin}: `server.api_keys_env` must name an environment variable, got `{var}`"
+                )));
+            }
+        }
+        for origin_value in &self.server.cors_origins {
+            let ok = origin_value == "*"
+                || origin_value.starts_with("http://")
+                || origin_value.starts_with("https://");
+            if !ok {
+                return Err(Error::Config(format!(
+                    "{origin}: `server.cors_origins` entries must be `*` or http(s)://HOST[:PORT], got `{origin_value}`"
+                )));
             }
         }
         Ok(())

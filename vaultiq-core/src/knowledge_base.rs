@@ -207,7 +207,12 @@ impl KnowledgeBase {
                 sync::sync_source(&self.parts(), source, options, &mut report, progress).await
             {
                 tracing::error!(source = source.name(), error = %err, "sync failed");
+                let stopped = matches!(err, Error::Cancelled);
                 first_error.get_or_insert(err);
+                // A requested stop ends the whole run, not just this source.
+                if stopped {
+                    break;
+                }
             }
         }
         match first_error {
@@ -256,6 +261,19 @@ impl KnowledgeBase {
         Ok(report)
     }
 
+    /// Re-chunks and re-embeds every document in the raw lake (or only
+    /// those of source `only`) without calling any source API: what a model
+    /// or chunker change needs. Unchanged chunks come from the embedding
+    /// cache; `options.stop` stops it after the current batch.
+    pub async fn reindex(
+        &self,
+        only: Option<&str>,
+        options: &SyncOptions,
+        progress: &(dyn Fn(&SyncProgress) + Send + Sync),
+    ) -> Result<SyncReport> {
+        crate::pipeline::reindex::reindex(&self.parts(), only, options, progress).await
+    }
+
     /// Ranked hits for a query.
     pub async fn search(&self, query: &Query) -> Result<SearchResult> {
         query::search(self.embedder.as_ref(), self.store.as_ref(), query).await
@@ -286,6 +304,11 @@ impl KnowledgeBase {
     /// Number of documents per source type.
     pub async fn sources(&self) -> Result<BTreeMap<SourceType, usize>> {
         self.store.count_by_source().await
+    }
+
+    /// Documents of one source instance that are indexed.
+    pub async fn source_document_count(&self, source_name: &str) -> Result<usize> {
+        Ok(self.state.document_ids(source_name).await?.len())
     }
 
     /// The last sync run of each source.

@@ -2,5 +2,6 @@
 
 pub mod failpoint;
 pub mod query;
+pub mod reindex;
 pub mod stream;
 pub mod sync;

@@ -7,6 +7,7 @@
 //! batch replaces chunks instead of adding them.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,9 @@ pub struct SyncOptions {
     pub delete_allowance: usize,
     /// Delete whatever vanished, whatever its share.
     pub force_delete: bool,
+    /// When set, the run stops with [`Error::Cancelled`] after the batch
+    /// in progress is durably indexed (how Ctrl-C stops a sync cleanly).
+    pub stop: Option<Arc<AtomicBool>>,
     /// Test-only: fail at this stage boundary.
     #[cfg(feature = "failpoints")]
     pub failpoint: Option<Failpoint>,
@@ -48,6 +52,7 @@ impl Default for SyncOptions {
             max_delete_share: 0.2,
             delete_allowance: 5,
             force_delete: false,
+            stop: None,
             #[cfg(feature = "failpoints")]
             failpoint: None,
         }
@@ -55,7 +60,14 @@ impl Default for SyncOptions {
 }
 
 impl SyncOptions {
-    fn failpoint(&self) -> Option<Failpoint> {
+    /// True once a stop was requested through [`SyncOptions::stop`].
+    pub fn stop_requested(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn failpoint(&self) -> Option<Failpoint> {
         #[cfg(feature = "failpoints")]
         {
             self.failpoint
@@ -82,6 +94,9 @@ pub struct SyncProgress {
     pub chunks: usize,
     /// Documents removed because they vanished from the source.
     pub deleted: usize,
+    /// Documents the run will go through, when known in advance (reindex
+    /// knows it; a source sync does not), so progress can show an ETA.
+    pub total: Option<usize>,
     /// Time since the source's sync started.
     pub elapsed: Duration,
     /// True on the last report of the source.
@@ -207,6 +222,10 @@ async fn run(
         });
         if batch.done {
             break;
+        }
+        if options.stop_requested() {
+            // The batch above is committed; the next run resumes after it.
+            return Err(Error::Cancelled);
         }
         checkpoint = Some(batch.checkpoint);
     }
@@ -336,6 +355,18 @@ async fn prepare_batch(
         }
     }
     changed.reverse();
+    index_documents(parts, source_name, changed, options, current).await
+}
+
+/// Chunks, embeds and upserts documents, then records their hashes: the
+/// indexing half shared by sync and reindex.
+pub(crate) async fn index_documents(
+    parts: &SyncParts<'_>,
+    source_name: &str,
+    changed: Vec<crate::Document>,
+    options: &SyncOptions,
+    current: &mut SyncProgress,
+) -> Result<()> {
     if changed.is_empty() {
         return Ok((Vec::new(), unchanged));
     }

@@ -1,6 +1,8 @@
-//! Load limits: a fixed number of requests in flight (the rest get 503 at
-//! once instead of queueing without bound) and a deadline per request.
+//! Load limits: a fixed number of requests in flight, a bounded queue of
+//! requests waiting for a slot (the rest get 503 at once instead of
+//! queueing without bound), and a deadline per request.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,28 +12,64 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::errors::ApiError;
 
-/// Request slots shared by every route behind the limit.
+/// Request slots shared by every route behind the limit, and the queue of
+/// requests waiting for one.
 #[derive(Debug, Clone)]
-pub struct ConcurrencyLimit(Arc<Semaphore>);
+pub struct ConcurrencyLimit {
+    slots: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_queue: usize,
+    max_wait: Duration,
+}
 
 impl ConcurrencyLimit {
-    /// At most `max` requests at once (at least one).
-    pub fn new(max: usize) -> Self {
-        ConcurrencyLimit(Arc::new(Semaphore::new(max.max(1))))
+    /// At most `max` requests at once (at least one); up to `max_queue`
+    /// more wait at most `max_wait` for a slot.
+    pub fn new(max: usize, max_queue: usize, max_wait: Duration) -> Self {
+        ConcurrencyLimit {
+            slots: Arc::new(Semaphore::new(max.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_queue,
+            max_wait,
+        }
+    }
+
+    /// A slot now, or after a bounded wait in the queue; `None` means shed.
+    async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Some(permit);
+        }
+        // Join the queue only if it has room; the counter is the queue.
+        let queued = self
+            .waiting
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.max_queue).then_some(n + 1)
+            })
+            .is_ok();
+        if !queued {
+            return None;
+        }
+        let permit = tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        match permit {
+            Ok(Ok(permit)) => Some(permit),
+            _ => None,
+        }
     }
 }
 
-/// Middleware: takes a slot or answers 503 `overloaded` immediately.
+/// Middleware: takes a slot (waiting in the bounded queue if need be) or
+/// answers 503 `overloaded`.
 pub async fn limit_concurrency(
     State(limit): State<ConcurrencyLimit>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Ok(permit) = limit.0.clone().try_acquire_owned() else {
+    let Some(permit) = limit.acquire().await else {
         return ApiError::overloaded().into_response();
     };
     let response = next.run(request).await;

@@ -34,8 +34,10 @@ use routes::AppState;
 
 /// Listen address when neither `--addr` nor `[server] addr` says otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
-/// Requests in flight before the server answers 503.
+/// Requests in flight at once.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
+/// Requests that may wait for a slot; beyond them the server answers 503.
+pub const DEFAULT_MAX_QUEUE: usize = 256;
 /// How long one request may take before it gets 504.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest accepted request body: a 2,000-character query fits many times.
@@ -50,8 +52,11 @@ pub struct ServerSettings {
     pub api_keys: ApiKeys,
     /// Allowed CORS origins (`*` for any); none means no CORS headers.
     pub cors_origins: Vec<String>,
-    /// Requests served at once; the excess gets 503 `overloaded`.
+    /// Requests served at once.
     pub max_concurrency: usize,
+    /// Requests waiting for a slot (each at most `request_timeout`); the
+    /// excess gets 503 `overloaded` at once.
+    pub max_queue: usize,
     /// Per-request deadline; past it the request gets 504 `timeout`.
     pub request_timeout: Duration,
     /// Largest accepted body; bigger ones get 413.
@@ -65,6 +70,7 @@ impl Default for ServerSettings {
             api_keys: ApiKeys::new([]),
             cors_origins: Vec::new(),
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            max_queue: DEFAULT_MAX_QUEUE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_body_bytes: MAX_BODY_BYTES,
         }
@@ -98,6 +104,11 @@ impl ServerSettings {
             api_keys,
             cors_origins: config.cors_origins.clone(),
             max_concurrency,
+            max_queue: config.max_queue.unwrap_or(DEFAULT_MAX_QUEUE),
+            request_timeout: config
+                .request_timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_REQUEST_TIMEOUT),
             ..ServerSettings::default()
         })
     }
@@ -120,7 +131,11 @@ pub fn router(kb: Arc<KnowledgeBase>, settings: &ServerSettings) -> anyhow::Resu
             limits::deadline,
         ))
         .route_layer(from_fn_with_state(
-            limits::ConcurrencyLimit::new(settings.max_concurrency),
+            limits::ConcurrencyLimit::new(
+                settings.max_concurrency,
+                settings.max_queue,
+                settings.request_timeout,
+            ),
             limits::limit_concurrency,
         ))
         .route_layer(from_fn_with_state(
@@ -183,6 +198,7 @@ pub async fn serve_on(
         .local_addr()
         .context("cannot read the listen address")?;
     tracing::info!(addr = %addr, max_concurrency = settings.max_concurrency,
+        max_queue = settings.max_queue,
         auth = settings.api_keys.is_enabled(), "listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -11,6 +11,7 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 use vaultiq_core::api::{timestamp, QueryResponse, SourcesResponse};
+use vaultiq_core::embedder::EmbedKind;
 use vaultiq_core::KnowledgeBase;
 
 use super::errors::ApiError;
@@ -42,21 +43,45 @@ pub async fn sources(State(state): State<AppState>) -> Result<Json<SourcesRespon
     Ok(Json(SourcesResponse::new(&counts)))
 }
 
-/// `GET /health`: reads the store so a broken data directory shows up as
-/// `degraded` (503, for load balancers) rather than as healthy.
+/// `GET /health`: reads the store and embeds a probe text, so a broken
+/// data directory or an unusable model shows up as `degraded` (503, for
+/// load balancers) rather than as healthy.
 pub async fn health(State(state): State<AppState>) -> Response {
     let now = timestamp(Utc::now());
-    match state.kb.sources().await {
-        Ok(_) => Json(json!({"status": "healthy", "timestamp": now})).into_response(),
+    let problem = match state.kb.sources().await {
         Err(err) => {
-            tracing::warn!(error = %err, "health check failed");
-            let body = json!({
-                "status": "degraded",
-                "reason": "the document store cannot be read; see the server log",
-                "timestamp": now,
-            });
+            tracing::warn!(error = %err, "health check: store failed");
+            Some("the document store cannot be read; see the server log")
+        }
+        Ok(_) => match model_works(&state.kb).await {
+            Ok(()) => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "health check: model failed");
+                Some("the embedding model cannot be used; see the server log")
+            }
+        },
+    };
+    match problem {
+        None => Json(json!({"status": "healthy", "timestamp": now})).into_response(),
+        Some(reason) => {
+            let body = json!({"status": "degraded", "reason": reason, "timestamp": now});
             (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
         }
+    }
+}
+
+/// Embeds a short probe as a query and checks the vector's size.
+async fn model_works(kb: &KnowledgeBase) -> vaultiq_core::Result<()> {
+    let embedder = kb.embedder();
+    let vectors = embedder
+        .embed(&["health check".to_string()], EmbedKind::Query)
+        .await?;
+    match vectors.first() {
+        Some(v) if v.len() == embedder.dimension() => Ok(()),
+        _ => Err(vaultiq_core::Error::model(format!(
+            "the probe did not give one vector of {} numbers",
+            embedder.dimension()
+        ))),
     }
 }
 
