@@ -260,18 +260,6 @@ impl PyKnowledgeBase {
     }
 }
 
-/// Reports a progress callback's exception raised during an awaited sync.
-async fn surface_callback_error<T>(
-    work: impl std::future::Future<Output = vaultiq_core::Result<T>>,
-    raised: CallbackError,
-) -> PyResult<T> {
-    let result = work.await;
-    if let Some(err) = raised.take() {
-        return Err(err);
-    }
-    crate::errors::check(result)
-}
-
 #[pymethods]
 impl PyKnowledgeBase {
     /// Opens (or creates) the knowledge base in `data_dir`: the embedded
@@ -371,18 +359,13 @@ impl PyKnowledgeBase {
         let raised = CallbackError::default();
         let progress = progress_of(progress, &raised);
         let kb = Arc::clone(&self.kb);
-        pyo3_async_runtimes::tokio::future_into_py(
-            py,
-            surface_callback_error(
-                async move {
-                    let connector = Self::files_connector(path, name)?;
-                    PyKnowledgeBase { kb }
-                        .connector_work(connector, progress)
-                        .await
-                },
-                raised,
-            ),
-        )
+        let work = async move {
+            let connector = Self::files_connector(path, name)?;
+            PyKnowledgeBase { kb }
+                .connector_work(connector, progress)
+                .await
+        };
+        runtime::awaitable_watching(py, work, raised)
     }
 
     /// Syncs every added source (or only `source`), calling `progress` with
@@ -411,7 +394,7 @@ impl PyKnowledgeBase {
     ) -> PyResult<Bound<'py, PyAny>> {
         let raised = CallbackError::default();
         let work = self.sync_work(source, progress_of(progress, &raised));
-        pyo3_async_runtimes::tokio::future_into_py(py, surface_callback_error(work, raised))
+        runtime::awaitable_watching(py, work, raised)
     }
 
     /// Answers `query` with cited sources from the `top_k` best passages,

@@ -6,6 +6,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use tokio::task::AbortHandle;
 
 use crate::errors;
 
@@ -33,22 +34,41 @@ where
 }
 
 /// The first exception raised by a Python callback running inside a task
-/// (a sync's progress callable); the waiting call stops the task and
-/// raises it.
+/// (a sync's progress callable). Recording it aborts the task at its next
+/// await point, and the waiting call raises it.
 #[derive(Debug, Clone, Default)]
-pub struct CallbackError(Arc<Mutex<Option<PyErr>>>);
+pub struct CallbackError(Arc<Mutex<CallbackSlot>>);
+
+#[derive(Debug, Default)]
+struct CallbackSlot {
+    raised: Option<PyErr>,
+    task: Option<AbortHandle>,
+}
 
 impl CallbackError {
-    /// Keeps `err` unless an earlier one is already kept.
+    /// Keeps `err` unless an earlier one is already kept, and stops the task.
     pub fn record(&self, err: PyErr) {
         if let Ok(mut slot) = self.0.lock() {
-            slot.get_or_insert(err);
+            slot.raised.get_or_insert(err);
+            if let Some(task) = &slot.task {
+                task.abort();
+            }
+        }
+    }
+
+    /// The task to stop when a callback raises.
+    pub fn watch(&self, task: AbortHandle) {
+        if let Ok(mut slot) = self.0.lock() {
+            if slot.raised.is_some() {
+                task.abort();
+            }
+            slot.task = Some(task);
         }
     }
 
     /// The kept exception, if any (taking it).
     pub fn take(&self) -> Option<PyErr> {
-        self.0.lock().ok().and_then(|mut slot| slot.take())
+        self.0.lock().ok().and_then(|mut slot| slot.raised.take())
     }
 }
 
@@ -63,6 +83,7 @@ where
         // The receiver may be gone if the caller was interrupted; nothing to do then.
         let _ = sender.send(work.await);
     });
+    callback.watch(task.abort_handle());
     // The receiver is not `Sync`: it moves into each detached wait and back.
     let mut receiver = receiver;
     loop {
@@ -86,12 +107,42 @@ where
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                    "the vaultiq worker task stopped without a result",
-                ))
+                // Aborted by a callback's exception (or it panicked).
+                return Err(callback.take().unwrap_or_else(|| {
+                    pyo3::exceptions::PyRuntimeError::new_err(
+                        "the vaultiq worker task stopped without a result",
+                    )
+                }));
             }
         }
     }
+}
+
+/// An awaitable for `work`, run as its own task on the shared runtime so a
+/// callback's exception can stop it (see [`CallbackError`]).
+pub fn awaitable_watching<'py, T, F>(
+    py: Python<'py>,
+    work: F,
+    callback: CallbackError,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = vaultiq_core::Result<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let task = runtime().spawn(work);
+    callback.watch(task.abort_handle());
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let joined = task.await;
+        if let Some(raised) = callback.take() {
+            return Err(raised);
+        }
+        match joined {
+            Ok(result) => errors::check(result),
+            Err(join) => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "the vaultiq worker task failed: {join}"
+            ))),
+        }
+    })
 }
 
 /// An awaitable for `work`, run on the shared runtime.

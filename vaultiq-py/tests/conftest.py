@@ -107,3 +107,11 @@ def write_corpus(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (root / name).write_text(text, encoding="utf-8")
     return root
+
+
+INDEXED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".json"}
+
+
+def indexable(root: Path) -> int:
+    """How many files under `root` the files source indexes by default."""
+    return sum(1 for p in root.rglob("*") if p.is_file() and p.suffix in INDEXED_SUFFIXES)

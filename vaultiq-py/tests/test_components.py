@@ -66,7 +66,7 @@ class ParagraphChunker:
     fingerprint = "paragraphs-v1"
 
     def chunk(self, document: vaultiq.Document) -> Sequence[Union[str, Tuple[str, int]]]:
-        return [p for p in document.body.split("\n\n") if p.strip()]
+        return [p.strip() for p in document.body.split("\n\n") if p.strip()]
 
 
 def test_python_embedder_and_answerer(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Callable, List, Tuple
 import pytest
 
 import vaultiq
-from conftest import StatusServer, write_corpus
+from conftest import indexable, StatusServer, write_corpus
 
 KB = Tuple[vaultiq.KnowledgeBase, Path, vaultiq.SyncReport]
 
@@ -54,7 +54,7 @@ def test_config_sources_and_duplicate_names(tmp_path: Path, corpus: Path) -> Non
     )
     kb = vaultiq.KnowledgeBase.from_config(config)
     assert kb.source_names == ["faq"]
-    assert kb.sync().indexed == len(list((corpus / "faq").glob("*.md")))
+    assert kb.sync().indexed == indexable(corpus / "faq")
     assert (tmp_path / "kb" / "store.sqlite").is_file()
     with pytest.raises(vaultiq.ConfigError, match="unique"):
         kb.add_source(vaultiq.sources.Files("faq", corpus / "howto"))
@@ -155,13 +155,22 @@ def test_io_error(tmp_path: Path) -> None:
 
 def test_progress_callback_exception_stops_the_sync(tmp_path: Path, corpus: Path) -> None:
     kb = vaultiq.KnowledgeBase(tmp_path / "kb", embedder=Fixed())
+    # One file per batch, so the sync has many steps to stop between.
+    kb.add_source(vaultiq.sources.Files("runbooks", corpus / "runbooks", batch_size=1))
+    total = indexable(corpus / "runbooks")
+    assert total > 3
+    calls: List[int] = []
 
     def progress(p: vaultiq.SyncProgress) -> None:
+        calls.append(p.indexed)
         raise LookupError("stop here")
 
     with pytest.raises(LookupError, match="stop here"):
-        kb.ingest(corpus / "runbooks", progress=progress)
-    # What was committed stays; a second run completes the rest.
-    report = kb.ingest(corpus / "runbooks")
-    assert kb.sources()["files"] == len(list((corpus / "runbooks").glob("*.md")))
-    assert report.sources[0].unchanged + report.indexed == kb.sources()["files"]
+        kb.sync(progress=progress)
+    assert calls == [1]
+    stopped_at = kb.sources()["files"]
+    assert 1 <= stopped_at < total
+    # What was committed stays; the next run indexes only the rest.
+    report = kb.sync()
+    assert kb.sources()["files"] == total
+    assert report.indexed == total - stopped_at
