@@ -8,7 +8,7 @@ Run with (a release build of the extension in the venv):
 1. Median milliseconds per `ask` made from Python (`kb.ask(...)`) and the
    same call made in Rust (`KnowledgeBase::ask` looped inside the
    extension, `kb._rust_ask_timings`), on the same data dir and knowledge
-   base, alternated round by round so machine noise hits both alike.
+   base, alternated call by call so machine noise hits both alike.
 2. Throughput (asks per second) with 1 thread and with 8 threads.
 
 Prints one JSON object.
@@ -77,9 +77,10 @@ def main() -> None:
         python_timings(kb, question, 10)
         rust: list[float] = []
         python: list[float] = []
-        for _ in range(args.rounds):
-            rust += kb._rust_ask_timings(question, args.calls)
-            python += python_timings(kb, question, args.calls)
+        # Alternate call by call so machine noise (other builds) hits both sides alike.
+        for _ in range(args.rounds * args.calls):
+            rust += kb._rust_ask_timings(question, 1)
+            python += python_timings(kb, question, 1)
         rust_median, python_median = statistics.median(rust), statistics.median(python)
         one = throughput(kb, 1, args.asks)
         eight = throughput(kb, 8, args.asks)
