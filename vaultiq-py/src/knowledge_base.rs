@@ -369,9 +369,10 @@ impl PyKnowledgeBase {
     }
 
     /// Syncs every added source (or only `source`), calling `progress` with
-    /// a `SyncProgress` after each batch. An exception in `progress` or
-    /// Ctrl-C stops the sync after the step in flight; what was committed
-    /// stays, and the next sync resumes from there.
+    /// a `SyncProgress` after each batch; the first exception `progress`
+    /// raises is re-raised when the sync has finished. Ctrl-C stops the
+    /// sync at its next await point; what was committed stays, and the
+    /// next sync resumes from there.
     #[pyo3(signature = (*, progress=None, source=None))]
     fn sync(
         &self,

@@ -6,7 +6,6 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use tokio::task::AbortHandle;
 
 use crate::errors;
 
@@ -34,45 +33,28 @@ where
 }
 
 /// The first exception raised by a Python callback running inside a task
-/// (a sync's progress callable). Recording it aborts the task at its next
-/// await point, and the waiting call raises it.
+/// (a sync's progress callable), raised by the waiting call once the task
+/// has finished. The task is not aborted for it: an abort leaves the
+/// blocking writes already handed to the runtime running detached, and a
+/// sync started right after could race them.
 #[derive(Debug, Clone, Default)]
-pub struct CallbackError(Arc<Mutex<CallbackSlot>>);
-
-#[derive(Debug, Default)]
-struct CallbackSlot {
-    raised: Option<PyErr>,
-    task: Option<AbortHandle>,
-}
+pub struct CallbackError(Arc<Mutex<Option<PyErr>>>);
 
 impl CallbackError {
-    /// Keeps `err` unless an earlier one is already kept, and stops the task.
+    /// Keeps `err` unless an earlier one is already kept.
     pub fn record(&self, err: PyErr) {
         if let Ok(mut slot) = self.0.lock() {
-            slot.raised.get_or_insert(err);
-            if let Some(task) = &slot.task {
-                task.abort();
-            }
-        }
-    }
-
-    /// The task to stop when a callback raises.
-    pub fn watch(&self, task: AbortHandle) {
-        if let Ok(mut slot) = self.0.lock() {
-            if slot.raised.is_some() {
-                task.abort();
-            }
-            slot.task = Some(task);
+            slot.get_or_insert(err);
         }
     }
 
     /// The kept exception, if any (taking it).
     pub fn take(&self) -> Option<PyErr> {
-        self.0.lock().ok().and_then(|mut slot| slot.raised.take())
+        self.0.lock().ok().and_then(|mut slot| slot.take())
     }
 }
 
-/// [`block_on`], also stopping `work` when a callback recorded an error.
+/// [`block_on`], raising a callback's exception (if any) instead of the result.
 pub fn block_on_watching<T, F>(py: Python<'_>, work: F, callback: &CallbackError) -> PyResult<T>
 where
     F: Future<Output = vaultiq_core::Result<T>> + Send + 'static,
@@ -83,7 +65,6 @@ where
         // The receiver may be gone if the caller was interrupted; nothing to do then.
         let _ = sender.send(work.await);
     });
-    callback.watch(task.abort_handle());
     // The receiver is not `Sync`: it moves into each detached wait and back.
     let mut receiver = receiver;
     loop {
@@ -97,8 +78,7 @@ where
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let stop = py.check_signals().err().or_else(|| callback.take());
-                if let Some(interrupt) = stop {
+                if let Err(interrupt) = py.check_signals() {
                     task.abort();
                     // Dropping the future releases its locks and handles;
                     // wait for that so nothing runs on after the exception.
@@ -107,19 +87,17 @@ where
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                // Aborted by a callback's exception (or it panicked).
-                return Err(callback.take().unwrap_or_else(|| {
-                    pyo3::exceptions::PyRuntimeError::new_err(
-                        "the vaultiq worker task stopped without a result",
-                    )
-                }));
+                // Only if the task panicked.
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "the vaultiq worker task stopped without a result",
+                ));
             }
         }
     }
 }
 
-/// An awaitable for `work`, run as its own task on the shared runtime so a
-/// callback's exception can stop it (see [`CallbackError`]).
+/// An awaitable for `work` on the shared runtime, raising a callback's
+/// exception (if any) instead of the result.
 pub fn awaitable_watching<'py, T, F>(
     py: Python<'py>,
     work: F,
@@ -130,7 +108,6 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     let task = runtime().spawn(work);
-    callback.watch(task.abort_handle());
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
         let joined = task.await;
         if let Some(raised) = callback.take() {

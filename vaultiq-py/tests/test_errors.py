@@ -153,24 +153,19 @@ def test_io_error(tmp_path: Path) -> None:
     roundtrip(caught.value)
 
 
-def test_progress_callback_exception_stops_the_sync(tmp_path: Path, corpus: Path) -> None:
+def test_progress_callback_exception_is_raised(tmp_path: Path, corpus: Path) -> None:
     kb = vaultiq.KnowledgeBase(tmp_path / "kb", embedder=Fixed())
-    # One file per batch, so the sync has many steps to stop between.
-    kb.add_source(vaultiq.sources.Files("runbooks", corpus / "runbooks", batch_size=1))
+    kb.add_source(vaultiq.sources.Files("runbooks", corpus / "runbooks", batch_size=2))
     total = indexable(corpus / "runbooks")
-    assert total > 3
     calls: List[int] = []
 
     def progress(p: vaultiq.SyncProgress) -> None:
         calls.append(p.indexed)
-        raise LookupError("stop here")
+        raise LookupError(f"stop at {p.indexed}")
 
-    with pytest.raises(LookupError, match="stop here"):
+    with pytest.raises(LookupError, match="stop at 2$"):
         kb.sync(progress=progress)
-    assert calls == [1]
-    stopped_at = kb.sources()["files"]
-    assert 1 <= stopped_at < total
-    # What was committed stays; the next run indexes only the rest.
-    report = kb.sync()
+    # The first exception is the one raised; every batch was committed.
+    assert calls[0] == 2 and len(calls) > 1
     assert kb.sources()["files"] == total
-    assert report.indexed == total - stopped_at
+    assert kb.sync().indexed == 0
