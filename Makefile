@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 Q ?= How do I rotate the TLS certificates?
 
-.PHONY: demo test lint unit fixtures model bench
+.PHONY: demo test lint unit fixtures model bench python
 
 ## Index the sample corpus into a temporary data dir and answer $(Q).
 demo: model
@@ -15,7 +15,7 @@ demo: model
 	$(CARGO) run --quiet --release --bin vaultiq -- --data-dir "$$dir" ask "$(Q)"
 
 ## Every test: formatting, lints, unit + integration + end-to-end tests, fixture parity.
-test: model lint unit fixtures
+test: model lint unit fixtures python
 
 model:
 	@scripts/fetch-model >/dev/null
@@ -30,6 +30,10 @@ unit: model
 
 fixtures:
 	scripts/check-fixtures
+
+# The Python bindings: builds them into a venv, runs pytest and mypy --strict.
+python: model
+	scripts/test-python
 
 ## Benchmarks (not part of `make test`).
 bench: model
