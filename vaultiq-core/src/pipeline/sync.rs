@@ -224,7 +224,11 @@ async fn run(
             break;
         }
         if options.stop_requested() {
-            // The batch above is committed; the next run resumes after it.
+            // Store and checkpoint what is already embedded, so the next run
+            // resumes after it.
+            if let Some(stored) = store_batch(parts, &name, pending.take(), options).await? {
+                record_progress(current, &stored, started, progress);
+            }
             return Err(Error::Cancelled);
         }
         checkpoint = Some(batch.checkpoint);
@@ -277,9 +281,25 @@ async fn store_batch(
     let Some(batch) = batch else {
         return Ok(None);
     };
-    let indexed = batch.documents;
+    let stored = store_documents(parts, source_name, &batch.documents, options).await?;
+    failpoint::check(options.failpoint(), Failpoint::BeforeCheckpoint)?;
+    parts
+        .state
+        .commit_checkpoint(source_name, &batch.checkpoint)
+        .await?;
+    Ok(Some(stored))
+}
+
+/// Upserts embedded documents, then records their hashes (after the upsert,
+/// so a crash between the two re-embeds rather than skips).
+async fn store_documents(
+    parts: &SyncParts<'_>,
+    source_name: &str,
+    indexed: &[IndexedDocument],
+    options: &SyncOptions,
+) -> Result<StoredBatch> {
     if !indexed.is_empty() {
-        parts.store.upsert(&indexed).await?;
+        parts.store.upsert(indexed).await?;
         failpoint::check(options.failpoint(), Failpoint::AfterUpsert)?;
         let hashes: Vec<(String, String)> = indexed
             .iter()
@@ -287,15 +307,10 @@ async fn store_batch(
             .collect();
         parts.state.record_documents(source_name, &hashes).await?;
     }
-    failpoint::check(options.failpoint(), Failpoint::BeforeCheckpoint)?;
-    parts
-        .state
-        .commit_checkpoint(source_name, &batch.checkpoint)
-        .await?;
-    Ok(Some(StoredBatch {
+    Ok(StoredBatch {
         documents: indexed.len(),
         chunks: indexed.iter().map(|i| i.chunks.len()).sum(),
-    }))
+    })
 }
 
 /// Lake write, change detection, chunking and embedding of one batch.
@@ -355,20 +370,33 @@ async fn prepare_batch(
         }
     }
     changed.reverse();
-    index_documents(parts, source_name, changed, options, current).await
+    Ok((embed_documents(parts, changed, options).await?, unchanged))
 }
 
-/// Chunks, embeds and upserts documents, then records their hashes: the
-/// indexing half shared by sync and reindex.
+/// Chunks, embeds and stores documents, then records their hashes: the
+/// indexing path reindex shares with sync (without the pipelining).
 pub(crate) async fn index_documents(
     parts: &SyncParts<'_>,
     source_name: &str,
-    changed: Vec<crate::Document>,
+    documents: Vec<crate::Document>,
     options: &SyncOptions,
     current: &mut SyncProgress,
 ) -> Result<()> {
+    let indexed = embed_documents(parts, documents, options).await?;
+    let stored = store_documents(parts, source_name, &indexed, options).await?;
+    current.indexed += stored.documents;
+    current.chunks += stored.chunks;
+    Ok(())
+}
+
+/// Chunks and embeds documents (the embedding cache sits inside the embedder).
+async fn embed_documents(
+    parts: &SyncParts<'_>,
+    changed: Vec<crate::Document>,
+    options: &SyncOptions,
+) -> Result<Vec<IndexedDocument>> {
     if changed.is_empty() {
-        return Ok((Vec::new(), unchanged));
+        return Ok(Vec::new());
     }
 
     let chunked: Vec<(crate::Document, Vec<crate::Chunk>)> = {
@@ -397,7 +425,7 @@ pub(crate) async fn index_documents(
     }
     failpoint::check(options.failpoint(), Failpoint::AfterEmbed)?;
 
-    let indexed = chunked
+    let indexed: Vec<IndexedDocument> = chunked
         .into_iter()
         .map(|(document, chunks)| {
             let vectors = vectors.by_ref().take(chunks.len()).collect();
@@ -408,7 +436,7 @@ pub(crate) async fn index_documents(
             }
         })
         .collect();
-    Ok((indexed, unchanged))
+    Ok(indexed)
 }
 
 async fn delete_vanished(
