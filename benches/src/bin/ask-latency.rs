@@ -16,7 +16,7 @@ use vaultiq_core::answerer::ExtractiveAnswerer;
 use vaultiq_core::embedder::LocalEmbedder;
 use vaultiq_core::lake::FsLake;
 use vaultiq_core::state::SqliteStateStore;
-use vaultiq_core::store::{EmbeddedStore, EmbeddedStoreOptions};
+use vaultiq_core::store::EmbeddedStoreOptions;
 use vaultiq_core::{KnowledgeBase, Query, SearchMode, StageTimings};
 
 #[derive(Parser, Debug)]

@@ -40,7 +40,7 @@ pub(super) struct IndexSettings {
 #[derive(Debug)]
 enum Vectors {
     Exact(VectorMatrix),
-    Approx(AnnIndex),
+    Approx(Box<AnnIndex>),
 }
 
 /// The derived vector index and where it stands in the change log.
@@ -143,7 +143,7 @@ impl VectorIndex {
                         && header.seq <= log.head
                     {
                         let mut loaded = VectorIndex {
-                            vectors: Vectors::Approx(index),
+                            vectors: Vectors::Approx(Box::new(index)),
                             dimension,
                             seq: header.seq,
                             saved_seq: header.seq,
@@ -183,7 +183,7 @@ impl VectorIndex {
         let chunks: i64 = tx.query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get(0))?;
         let approximate = chunks as usize >= settings.approx_threshold;
         let mut vectors = if approximate {
-            Vectors::Approx(AnnIndex::new(dimension, GraphParams::default()))
+            Vectors::Approx(Box::new(AnnIndex::new(dimension, GraphParams::default())))
         } else {
             Vectors::Exact(VectorMatrix::new(dimension))
         };
@@ -300,12 +300,12 @@ impl VectorIndex {
                 for (rowid, source, vector) in m.rows() {
                     index.insert(rowid, source, vector);
                 }
-                self.vectors = Vectors::Approx(index);
+                self.vectors = Vectors::Approx(Box::new(index));
                 self.save(conn)?;
             }
             Vectors::Approx(index) => {
                 if index.needs_compaction() {
-                    self.vectors = Vectors::Approx(index.compacted());
+                    self.vectors = Vectors::Approx(Box::new(index.compacted()));
                     self.save(conn)?;
                 } else {
                     let bar = SAVE_EVERY.max(index.len() as i64 / 2);
