@@ -36,6 +36,12 @@ python: model
 	scripts/test-python
 
 ## Benchmarks (not part of `make test`).
-bench: model
+bench: model bench-scale
 	$(CARGO) bench -p vaultiq-benches
 	benches/peer/run.sh
+
+## Vector index at 1M chunks (recall, latency, RSS, build time) and `ask` at 100k chunks.
+.PHONY: bench-scale
+bench-scale: model
+	$(CARGO) run --release -p vaultiq-benches --bin ann-scale -- --chunks 1000000 --rebuild
+	$(CARGO) run --release -p vaultiq-benches --bin ask-latency -- --chunks 100000

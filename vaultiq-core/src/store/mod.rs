@@ -7,6 +7,7 @@ mod embedded;
 pub mod fusion;
 
 pub use embedded::EmbeddedStore;
+pub use embedded::{EmbeddedStoreOptions, VectorIndexInfo};
 
 use std::collections::BTreeMap;
 

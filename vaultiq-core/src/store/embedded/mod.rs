@@ -1,11 +1,17 @@
 //! The default store: one SQLite file (WAL) holds documents, chunks and
-//! vectors, written one transaction per batch; the vector matrix and the
-//! BM25 keyword index in memory are derived from it on open.
+//! vectors, written one transaction per batch. Two indexes in memory are
+//! derived from it: the BM25 keyword index (rebuilt on open) and the vector
+//! index (exact below a size threshold, HNSW above it), which follows the
+//! store's change log (see `vector_index`).
 
+mod ann;
+#[cfg(test)]
+mod ann_store_tests;
 mod keyword;
 mod keyword_analyzer;
 mod keyword_index;
 mod schema;
+mod vector_index;
 mod vectors;
 
 use std::collections::{BTreeMap, HashSet};
@@ -20,10 +26,31 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::store::{Filter, IndexedDocument, StoredHit, VectorStore};
 use crate::{Chunk, DocumentSummary, Error, Result, SourceType};
 use keyword_index::KeywordIndex;
-use vectors::{RowFilter, VectorMatrix};
+use vector_index::{IndexSettings, VectorIndex};
+pub use vector_index::{VectorIndexInfo, DEFAULT_APPROX_THRESHOLD, DEFAULT_EF_SEARCH};
+use vectors::RowFilter;
 
 /// File name of the store inside the data directory.
 pub const STORE_FILE: &str = "store.sqlite";
+
+/// Settings of an [`EmbeddedStore`]; the defaults suit any size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddedStoreOptions {
+    /// Chunk count from which vector search uses the HNSW index instead of
+    /// an exact scan.
+    pub approx_threshold: usize,
+    /// Beam width of HNSW searches (higher: better recall, slower).
+    pub ef_search: usize,
+}
+
+impl Default for EmbeddedStoreOptions {
+    fn default() -> Self {
+        EmbeddedStoreOptions {
+            approx_threshold: DEFAULT_APPROX_THRESHOLD,
+            ef_search: DEFAULT_EF_SEARCH,
+        }
+    }
+}
 
 /// The embedded, persistent, crash-safe store.
 #[derive(Debug, Clone)]
@@ -40,17 +67,41 @@ struct Inner {
 #[derive(Debug)]
 struct State {
     conn: Connection,
-    matrix: Option<VectorMatrix>,
+    vectors: Option<VectorIndex>,
     /// BM25 index over every chunk's indexed text.
     keywords: KeywordIndex,
-    /// `PRAGMA data_version` when the matrix was loaded: it changes when
-    /// another process commits, and then the matrix is reloaded.
+    /// `PRAGMA data_version` when the indexes were last caught up: it
+    /// changes when another process commits, and then they catch up.
     data_version: i64,
+    data_dir: PathBuf,
+    settings: IndexSettings,
+}
+
+impl Drop for Inner {
+    /// Saves the approximate index if it lags, so the next open loads it
+    /// instead of catching up a long log. Losing this (a crash) only costs
+    /// that catch-up.
+    fn drop(&mut self) {
+        let Ok(mut state) = lock(&self.state) else {
+            return;
+        };
+        let state = &mut *state;
+        if let Some(vectors) = state.vectors.as_mut() {
+            if let Err(err) = vectors.save_if_behind(&state.conn) {
+                tracing::warn!(error = %err, "could not save the vector index on close");
+            }
+        }
+    }
 }
 
 impl EmbeddedStore {
     /// Opens or creates the store in `data_dir`.
     pub fn open(data_dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(data_dir, EmbeddedStoreOptions::default())
+    }
+
+    /// Opens or creates the store in `data_dir` with `options`.
+    pub fn open_with(data_dir: impl AsRef<Path>, options: EmbeddedStoreOptions) -> Result<Self> {
         let dir = data_dir.as_ref();
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io("cannot create data directory", dir, e))?;
@@ -58,9 +109,14 @@ impl EmbeddedStore {
         let conn = schema::open(&path)?;
         let mut state = State {
             conn,
-            matrix: None,
+            vectors: None,
             keywords: KeywordIndex::default(),
             data_version: 0,
+            data_dir: dir.to_path_buf(),
+            settings: IndexSettings {
+                approx_threshold: options.approx_threshold.max(1),
+                ef_search: options.ef_search.max(1),
+            },
         };
         state.reload()?;
         Ok(EmbeddedStore {
@@ -74,6 +130,18 @@ impl EmbeddedStore {
     /// Path of the SQLite file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// What the vector index is (exact or HNSW) and where it stands.
+    pub async fn vector_index_info(&self) -> Result<VectorIndexInfo> {
+        self.with_state(|state| {
+            Ok(state
+                .vectors
+                .as_ref()
+                .map(VectorIndex::info)
+                .unwrap_or_default())
+        })
+        .await
     }
 
     /// Runs blocking SQLite work off the async executor.
@@ -118,47 +186,38 @@ impl State {
 
     fn refresh_if_changed(&mut self) -> Result<()> {
         if self.current_data_version()? != self.data_version {
-            self.reload()?;
+            self.data_version = self.current_data_version()?;
+            // Another process wrote: the vectors follow the change log, the
+            // keyword index is rebuilt from the chunks.
+            self.keywords = keyword::load_index(&self.conn)?;
+            self.catch_up_vectors()?;
         }
         Ok(())
     }
 
-    /// Rebuilds the vector matrix and the keyword index from SQLite, the
-    /// source of truth.
+    /// Rebuilds the keyword index from SQLite and loads the vector index
+    /// (from its file or SQLite, the source of truth).
     fn reload(&mut self) -> Result<()> {
         self.data_version = self.current_data_version()?;
         self.keywords = keyword::load_index(&self.conn)?;
-        let Some(dimension) = self.dimension()? else {
-            self.matrix = None;
-            return Ok(());
+        self.vectors = match self.dimension()? {
+            None => None,
+            Some(dimension) => Some(VectorIndex::open(
+                &self.conn,
+                dimension,
+                &self.data_dir,
+                self.settings,
+            )?),
         };
-        let mut matrix = VectorMatrix::new(dimension);
-        let mut stmt = self.conn.prepare(
-            "SELECT c.rowid, d.source, c.vector, c.id FROM chunks c JOIN documents d ON d.id = c.document_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut buffer = Vec::with_capacity(dimension);
-        while let Some(row) = rows.next()? {
-            let rowid: i64 = row.get(0)?;
-            let source: String = row.get(1)?;
-            let blob: Vec<u8> = row.get(2)?;
-            let source = source.parse::<SourceType>().map_err(|_| {
-                Error::Corrupt(format!("chunk row {rowid} has unknown source `{source}`"))
-            })?;
-            if !crate::vector_blob::decode_into(&blob, dimension, &mut buffer) {
-                let id: String = row.get(3).unwrap_or_default();
-                return Err(Error::Corrupt(format!(
-                    "vector of chunk `{id}` has {} bytes, expected {}",
-                    blob.len(),
-                    dimension * 4
-                )));
-            }
-            matrix.insert(rowid, source, &buffer);
-        }
-        drop(rows);
-        drop(stmt);
-        self.matrix = Some(matrix);
         Ok(())
+    }
+
+    /// Brings the vector index up to date with SQLite's change log.
+    fn catch_up_vectors(&mut self) -> Result<()> {
+        match self.vectors.as_mut() {
+            Some(vectors) => vectors.catch_up(&self.conn),
+            None => self.reload(),
+        }
     }
 
     fn upsert(&mut self, documents: &[IndexedDocument]) -> Result<()> {
@@ -177,14 +236,12 @@ impl State {
                 [dimension.to_string()],
             )?;
         }
-        let mut removed = Vec::new();
-        let mut added = Vec::new();
         let mut removed_texts = Vec::new();
         let mut added_texts = Vec::new();
         for indexed in documents {
             let doc = &indexed.document;
             removed_texts.extend(keyword::indexed_texts_of_document(&tx, &doc.id)?);
-            removed.extend(delete_document(&tx, &doc.id)?);
+            delete_document(&tx, &doc.id)?;
             tx.execute(
                 "INSERT INTO documents (id, source, source_name, title, url, author, created_ms, updated_ms, metadata, acl, content_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -220,7 +277,6 @@ impl State {
                 ])?;
                 let rowid = tx.last_insert_rowid();
                 added_texts.push((rowid, doc.source, chunk.indexed_text(&doc.title)));
-                added.push((rowid, doc.source, vector.as_slice()));
             }
         }
         tx.commit()?;
@@ -230,42 +286,27 @@ impl State {
         for (rowid, source, text) in &added_texts {
             self.keywords.insert(*rowid, *source, text);
         }
-        if self.matrix.is_none() && dimension > 0 {
-            self.matrix = Some(VectorMatrix::new(dimension));
-        }
-        if let Some(matrix) = self.matrix.as_mut() {
-            for rowid in removed {
-                matrix.remove(rowid);
-            }
-            for (rowid, source, vector) in added {
-                matrix.insert(rowid, source, vector);
-            }
-        }
-        Ok(())
+        // The vector index follows the change log the commit just wrote
+        // (and anything another process wrote before it).
+        self.catch_up_vectors()
     }
 
     fn delete(&mut self, document_ids: &[String]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let mut removed = Vec::new();
         let mut removed_texts = Vec::new();
         for id in document_ids {
             removed_texts.extend(keyword::indexed_texts_of_document(&tx, id)?);
-            removed.extend(delete_document(&tx, id)?);
+            delete_document(&tx, id)?;
         }
         tx.commit()?;
         for (rowid, text) in &removed_texts {
             self.keywords.remove(*rowid, text);
         }
-        if let Some(matrix) = self.matrix.as_mut() {
-            for rowid in removed {
-                matrix.remove(rowid);
-            }
-        }
-        Ok(())
+        self.catch_up_vectors()
     }
 
     fn vector_search(&self, query: &[f32], k: usize, filter: &Filter) -> Result<Vec<StoredHit>> {
-        let Some(matrix) = self.matrix.as_ref() else {
+        let Some(vectors) = self.vectors.as_ref() else {
             return Ok(Vec::new());
         };
         let dimension = self.dimension()?.unwrap_or(0);
@@ -280,12 +321,17 @@ impl State {
             ..Filter::default()
         };
         let top = if filter.is_empty() {
-            matrix.top_k(query, k, RowFilter::All)
+            vectors.search(&self.conn, query, k, RowFilter::All)?
         } else if *filter == only_sources {
-            matrix.top_k(query, k, RowFilter::Sources(&filter.source_types))
+            vectors.search(
+                &self.conn,
+                query,
+                k,
+                RowFilter::Sources(&filter.source_types),
+            )?
         } else {
             let allowed = self.allowed_rowids(filter)?;
-            matrix.top_k(query, k, RowFilter::Rowids(&allowed))
+            vectors.search(&self.conn, query, k, RowFilter::Rowids(&allowed))?
         };
         top.into_iter()
             .map(|(rowid, score)| self.load_hit(rowid, score))
@@ -369,11 +415,10 @@ impl State {
             metadata: serde_json::from_str(&metadata)
                 .map_err(|e| Error::Corrupt(format!("metadata of `{}`: {e}", chunk.document_id)))?,
         };
-        let vector = self
-            .matrix
-            .as_ref()
-            .and_then(|m| m.vector(rowid))
-            .map(<[f32]>::to_vec);
+        let vector = match self.vectors.as_ref() {
+            Some(vectors) => vectors.vector(&self.conn, rowid)?,
+            None => None,
+        };
         Ok(StoredHit {
             chunk,
             document,
@@ -528,7 +573,7 @@ impl VectorStore for EmbeddedStore {
     }
 
     async fn chunk_count(&self) -> Result<usize> {
-        self.with_state(|state| Ok(state.matrix.as_ref().map_or(0, VectorMatrix::len)))
+        self.with_state(|state| Ok(state.vectors.as_ref().map_or(0, |v| v.info().chunks)))
             .await
     }
 }

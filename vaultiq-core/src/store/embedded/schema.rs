@@ -47,6 +47,24 @@ CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 -- keyword_index.rs); stores written before it carried an FTS5 copy of
 -- every chunk that nothing reads any more.
 DROP TABLE IF EXISTS chunks_fts;
+-- Change log of chunk rows for the derived vector index: the triggers write
+-- it in the same transaction as the chunk, so the index (which records the
+-- last sequence it reflects) can catch up after a crash without a rebuild.
+-- AUTOINCREMENT keeps sequences increasing even after old entries are trimmed.
+CREATE TABLE IF NOT EXISTS vector_log (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_rowid INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS chunks_log_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO vector_log (chunk_rowid) VALUES (new.rowid);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_log_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO vector_log (chunk_rowid) VALUES (old.rowid);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_log_update AFTER UPDATE OF rowid, document_id, vector ON chunks BEGIN
+    INSERT INTO vector_log (chunk_rowid) VALUES (old.rowid);
+    INSERT INTO vector_log (chunk_rowid) VALUES (new.rowid);
+END;
 ";
 
 /// Opens (creating if needed) the store database and checks its version.

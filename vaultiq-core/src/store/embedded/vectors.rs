@@ -65,6 +65,15 @@ impl VectorMatrix {
         self.data.truncate(last * self.dimension);
     }
 
+    /// Every row, in slot order.
+    pub(super) fn rows(&self) -> impl Iterator<Item = (i64, SourceType, &[f32])> {
+        self.rowids
+            .iter()
+            .zip(&self.sources)
+            .zip(self.data.chunks_exact(self.dimension.max(1)))
+            .map(|((rowid, source), row)| (*rowid, *source, row))
+    }
+
     pub(super) fn vector(&self, rowid: i64) -> Option<&[f32]> {
         let slot = *self.slot_of.get(&rowid)?;
         Some(&self.data[slot * self.dimension..(slot + 1) * self.dimension])
