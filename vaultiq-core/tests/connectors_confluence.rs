@@ -18,6 +18,7 @@ use mock_server::{
     Reply, Seen,
 };
 use serde_json::{json, Value};
+use vaultiq_core::connector::ClientSettingsBuilder;
 use vaultiq_core::connector::{ConfluenceConnector, Connector};
 
 /// (type, space, title, storage body, version, when)

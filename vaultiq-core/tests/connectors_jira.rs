@@ -19,6 +19,7 @@ use mock_server::{
     Reply, Seen,
 };
 use serde_json::{json, Value};
+use vaultiq_core::connector::ClientSettingsBuilder;
 use vaultiq_core::connector::{Connector, Deployment, JiraConnector};
 
 /// (summary, description (ADF or wiki string), updated)

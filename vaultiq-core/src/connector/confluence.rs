@@ -19,9 +19,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use tokio_util::sync::CancellationToken;
-
-use super::http::{Auth, HttpClient, RetryPolicy};
+use super::client::{ClientSettings, ClientSettingsBuilder};
+use super::http::HttpClient;
 use super::{Checkpoint, Connector, FetchBatch, SourceDocument};
 use crate::convert::storage::storage_to_text;
 use crate::{Document, Error, Result, SourceType};
@@ -56,11 +55,15 @@ pub struct ConfluenceConnectorBuilder {
     spaces: Vec<String>,
     include_blogposts: bool,
     deployment: Deployment,
-    auth: Auth,
     page_size: u32,
     overlap: Duration,
-    policy: RetryPolicy,
-    cancel: CancellationToken,
+    client: ClientSettings,
+}
+
+impl ClientSettingsBuilder for ConfluenceConnectorBuilder {
+    fn client_settings(&mut self) -> &mut ClientSettings {
+        &mut self.client
+    }
 }
 
 impl ConfluenceConnectorBuilder {
@@ -82,21 +85,6 @@ impl ConfluenceConnectorBuilder {
         self
     }
 
-    /// Cloud credentials: account e-mail and API token.
-    pub fn basic_auth(mut self, username: impl Into<String>, token: impl Into<String>) -> Self {
-        self.auth = Auth::Basic {
-            username: username.into(),
-            token: token.into(),
-        };
-        self
-    }
-
-    /// Data Center personal access token.
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.auth = Auth::Bearer(token.into());
-        self
-    }
-
     /// Results per search page (default 50).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size.clamp(1, 250);
@@ -106,18 +94,6 @@ impl ConfluenceConnectorBuilder {
     /// How far before the watermark a new pass starts (default 1 day).
     pub fn overlap(mut self, overlap: Duration) -> Self {
         self.overlap = overlap;
-        self
-    }
-
-    /// Retry and wait bounds of the HTTP client.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Aborts requests and rate-limit waits (with [`crate::Error::Cancelled`]) once `token` is cancelled.
-    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
         self
     }
 
@@ -141,10 +117,14 @@ impl ConfluenceConnectorBuilder {
             Deployment::Cloud => "the account e-mail and API token (`credentials.username_env`, `credentials.token_env`)",
             Deployment::DataCenter => "the personal access token (`credentials.token_env`)",
         };
-        let http = HttpClient::with_policy(&self.name, &root, self.auth, self.policy)?
-            .cancel_on(self.cancel)
-            .header("accept", "application/json")
-            .auth_hint(format!("{hint} and the space permissions"));
+        let http = self
+            .client
+            .client(
+                &self.name,
+                &root,
+                format!("{hint} and the space permissions"),
+            )?
+            .header("accept", "application/json");
         Ok(ConfluenceConnector {
             name: self.name,
             spaces: self.spaces,
@@ -299,11 +279,9 @@ impl ConfluenceConnector {
             spaces: Vec::new(),
             include_blogposts: false,
             deployment: Deployment::Cloud,
-            auth: Auth::None,
             page_size: 50,
             overlap: Duration::from_secs(24 * 3600),
-            policy: RetryPolicy::default(),
-            cancel: CancellationToken::new(),
+            client: ClientSettings::default(),
         }
     }
 

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::confluence::Deployment;
-use tokio_util::sync::CancellationToken;
 
-use super::http::{Auth, HttpClient, RetryPolicy};
+use super::client::{ClientSettings, ClientSettingsBuilder};
+use super::http::HttpClient;
 use super::{Checkpoint, Connector, FetchBatch, SourceDocument};
 use crate::convert::adf::adf_to_text;
 use crate::{Document, Error, Result, SourceType};
@@ -35,11 +35,15 @@ pub struct JiraConnectorBuilder {
     projects: Vec<String>,
     jql: Option<String>,
     deployment: Deployment,
-    auth: Auth,
     page_size: u32,
     overlap: Duration,
-    policy: RetryPolicy,
-    cancel: CancellationToken,
+    client: ClientSettings,
+}
+
+impl ClientSettingsBuilder for JiraConnectorBuilder {
+    fn client_settings(&mut self) -> &mut ClientSettings {
+        &mut self.client
+    }
 }
 
 impl JiraConnectorBuilder {
@@ -61,21 +65,6 @@ impl JiraConnectorBuilder {
         self
     }
 
-    /// Cloud credentials: account e-mail and API token.
-    pub fn basic_auth(mut self, username: impl Into<String>, token: impl Into<String>) -> Self {
-        self.auth = Auth::Basic {
-            username: username.into(),
-            token: token.into(),
-        };
-        self
-    }
-
-    /// Data Center personal access token.
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.auth = Auth::Bearer(token.into());
-        self
-    }
-
     /// Issues per search page (default 50).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size.clamp(1, 100);
@@ -85,18 +74,6 @@ impl JiraConnectorBuilder {
     /// How far before the watermark a new pass starts (default 5 min).
     pub fn overlap(mut self, overlap: Duration) -> Self {
         self.overlap = overlap;
-        self
-    }
-
-    /// Retry and wait bounds of the HTTP client.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Aborts requests and rate-limit waits (with [`crate::Error::Cancelled`]) once `token` is cancelled.
-    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
         self
     }
 
@@ -120,10 +97,14 @@ impl JiraConnectorBuilder {
             Deployment::Cloud => "the account e-mail and API token (`credentials.username_env`, `credentials.token_env`)",
             Deployment::DataCenter => "the personal access token (`credentials.token_env`)",
         };
-        let http = HttpClient::with_policy(&self.name, &self.base_url, self.auth, self.policy)?
-            .cancel_on(self.cancel)
-            .header("accept", "application/json")
-            .auth_hint(format!("{hint} and the project permissions"));
+        let http = self
+            .client
+            .client(
+                &self.name,
+                &self.base_url,
+                format!("{hint} and the project permissions"),
+            )?
+            .header("accept", "application/json");
         Ok(JiraConnector {
             name: self.name,
             projects: self.projects,
@@ -204,11 +185,9 @@ impl JiraConnector {
             projects: Vec::new(),
             jql: None,
             deployment: Deployment::Cloud,
-            auth: Auth::None,
             page_size: 50,
             overlap: Duration::from_secs(300),
-            policy: RetryPolicy::default(),
-            cancel: CancellationToken::new(),
+            client: ClientSettings::default(),
         }
     }
 
