@@ -2,10 +2,13 @@
 //! the configured spaces, through the v1 CQL content search.
 //!
 //! One fetch step is one page of
-//! `content/search?cql=... lastmodified >= "..." order by lastmodified asc&expand=...`;
+//! `content/search?cql=... lastmodified >= "..." order by created asc&expand=...`;
 //! the checkpoint keeps the `_links.next` cursor so an interrupted run
 //! resumes where it stopped, and moves its watermark only when a pass is
-//! complete. CQL dates have minute precision and are read in the calling
+//! complete, never past the server time at which the pass began (a page
+//! edited during the pass is read again by the next one). Results are in
+//! creation order so edits made during a pass cannot shift an unread page
+//! out of it. CQL dates have minute precision and are read in the calling
 //! user's time zone, which the connector cannot know: a new pass therefore
 //! starts a generous overlap (default 1 day, covering every UTC offset)
 //! before the watermark. Re-read pages whose content did not change are
@@ -114,8 +117,8 @@ impl ConfluenceConnectorBuilder {
             }
         }
         let hint = match self.deployment {
-            Deployment::Cloud => "the account e-mail and API token (`credentials.username_env`, `credentials.token_env`)",
-            Deployment::DataCenter => "the personal access token (`credentials.token_env`)",
+            Deployment::Cloud => "the account e-mail and API token (`credentials`)",
+            Deployment::DataCenter => "the personal access token (`credentials`)",
         };
         let http = self
             .client
@@ -162,6 +165,10 @@ struct Pass {
     /// `_links.next` of the last page read.
     next: Option<String>,
     max_seen: Option<DateTime<Utc>>,
+    /// The server's clock (`Date` header) when the pass began: a page
+    /// edited after it may have been read in its old version.
+    #[serde(default)]
+    started: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +180,9 @@ struct SearchPage {
 
 #[derive(Debug, Default, Deserialize)]
 struct Links {
+    /// The site root the `webui` links are relative to (ends in `/wiki` on Cloud).
+    #[serde(default)]
+    base: Option<String>,
     #[serde(default)]
     next: Option<String>,
 }
@@ -312,7 +322,11 @@ impl ConfluenceConnector {
                 since.format("%Y-%m-%d %H:%M")
             ));
         }
-        cql.push_str(" order by lastmodified asc");
+        // Creation order, not modification order: a page edited while a
+        // pass pages through the results keeps its position, so no unread
+        // page shifts into a page already read (with `lastmodified` order
+        // the edited page jumps to the end and its successor is skipped).
+        cql.push_str(" order by created asc");
         let mut url = format!(
             "/rest/api/content/search?cql={}&limit={limit}",
             encode(&cql)
@@ -324,7 +338,7 @@ impl ConfluenceConnector {
         url
     }
 
-    fn document(&self, content: &Content) -> Document {
+    fn document(&self, content: &Content, site: Option<&str>) -> Document {
         let body = content
             .body
             .as_ref()
@@ -339,7 +353,8 @@ impl ConfluenceConnector {
             body,
         );
         if let Some(webui) = &content.links.webui {
-            doc.url = format!("{}{webui}", self.http.base_url());
+            let site = site.unwrap_or(self.http.base_url()).trim_end_matches('/');
+            doc.url = format!("{site}{webui}");
         }
         doc.author = content
             .version
@@ -391,6 +406,15 @@ impl ConfluenceConnector {
     }
 }
 
+/// The server's clock from the `Date` header (local clock if absent), so
+/// the watermark never depends on clock skew between the two machines.
+fn server_time(response: &super::http::Response) -> DateTime<Utc> {
+    response
+        .header("date")
+        .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+        .map_or_else(Utc::now, |d| d.with_timezone(&Utc))
+}
+
 /// Percent-encodes a query value (CQL holds spaces, quotes and `>=`).
 fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -413,7 +437,10 @@ impl Connector for ConfluenceConnector {
             Some(next) => next,
             None => self.search_url(cp.since.map(|s| s - self.overlap), true, self.page_size),
         };
-        let (page, _) = self.http.get_json::<SearchPage>(&url, &[]).await?;
+        let (page, response) = self.http.get_json::<SearchPage>(&url, &[]).await?;
+        if pass.started.is_none() {
+            pass.started = Some(server_time(&response));
+        }
         let mut documents = Vec::with_capacity(page.results.len());
         for raw in page.results {
             let content: Content = serde_json::from_value(raw.clone()).map_err(|e| {
@@ -425,7 +452,7 @@ impl Connector for ConfluenceConnector {
                 pass.max_seen = pass.max_seen.max(Some(version.when));
             }
             documents.push(SourceDocument {
-                document: self.document(&content),
+                document: self.document(&content, page.links.base.as_deref()),
                 raw,
             });
         }
@@ -436,7 +463,13 @@ impl Connector for ConfluenceConnector {
                 false
             }
             None => {
-                cp.since = cp.since.max(pass.max_seen);
+                // Pages edited during the pass are newer than its start:
+                // never let the watermark pass it, whatever the overlap.
+                let seen = match (pass.max_seen, pass.started) {
+                    (Some(seen), Some(started)) => Some(seen.min(started)),
+                    (seen, _) => seen,
+                };
+                cp.since = cp.since.max(seen);
                 true
             }
         };
@@ -485,7 +518,7 @@ mod tests {
         let url = c.search_url(since, true, 25);
         let decoded = percent_encoding::percent_decode_str(&url).decode_utf8_lossy();
         assert!(decoded.contains(
-            "cql=type in (page, blogpost) and space in (\"OPS\", \"ENG\") and lastmodified >= \"2025-01-31 14:05\" order by lastmodified asc"
+            "cql=type in (page, blogpost) and space in (\"OPS\", \"ENG\") and lastmodified >= \"2025-01-31 14:05\" order by created asc"
         ), "{decoded}");
         assert!(
             decoded.contains("expand=body.storage,version,space,metadata.labels,history,ancestors")

@@ -148,7 +148,7 @@ impl GithubConnectorBuilder {
             .client(
                 &self.name,
                 &self.base_url,
-                "the GitHub token (`credentials.token_env`) and its repository read scope".into(),
+                "the GitHub token (`credentials`) and its repository read scope".into(),
             )?
             .header("accept", "application/vnd.github+json")
             .header("x-github-api-version", "2022-11-28");

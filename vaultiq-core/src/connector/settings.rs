@@ -390,6 +390,8 @@ impl Entry<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use crate::config::Config;
 
     fn error_of(text: &str) -> String {
@@ -521,5 +523,72 @@ mod tests {
         let err = config.and_then(|c| c.connectors().map(|_| ()));
         let text = err.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(text.contains("VAULTIQ_TEST_SURELY_UNSET_VAR"), "{text}");
+    }
+
+    #[test]
+    fn secret_credentials_need_a_secret_store() -> crate::Result<()> {
+        let text =
+            format!("{GH}repos = [\"a/b\"]\ncredentials = {{ secret = \"vaultiq/github\" }}");
+        let config = Config::parse(&text, "vaultiq.toml")?;
+        let err = config
+            .connectors()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("vaultiq/github") && err.contains("not available in this build"),
+            "{err}"
+        );
+        #[derive(Debug)]
+        struct Store;
+        #[async_trait::async_trait]
+        impl crate::connector::SecretProvider for Store {
+            fn kind(&self) -> &str {
+                "test store"
+            }
+            async fn secret(&self, _name: &str) -> crate::Result<crate::connector::Secret> {
+                Ok(crate::connector::Secret::new([("token", "ghp_x")]))
+            }
+        }
+        let connectors = config.connectors_with_secrets(Some(std::sync::Arc::new(Store)))?;
+        assert_eq!(connectors.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn credential_forms_are_exclusive_and_files_are_read() -> crate::Result<()> {
+        assert!(error_of(&format!(
+            "{GH}repos = [\"a/b\"]\ncredentials = {{ token_env = \"T\", file = \"s.json\" }}"
+        ))
+        .contains("not several"));
+        let dir =
+            tempfile::tempdir().map_err(|e| crate::Error::io("tempdir", Path::new("."), e))?;
+        let path = dir.path().join("jira.json");
+        std::fs::write(
+            &path,
+            r#"{"server": "https://x", "username": "a@b", "api_token": "t"}"#,
+        )
+        .map_err(|e| crate::Error::io("write", &path, e))?;
+        let jira = format!(
+            "[[sources]]\ntype = \"jira\"\nname = \"j\"\nbase_url = \"https://x\"\nprojects = [\"OPS\"]\ncredentials = {{ file = {:?} }}\n",
+            path.display().to_string()
+        );
+        assert_eq!(Config::parse(&jira, "vaultiq.toml")?.connectors()?.len(), 1);
+        let missing = jira.replace("jira.json", "absent.json");
+        let err = Config::parse(&missing, "vaultiq.toml")?
+            .connectors()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("absent.json"), "{err}");
+        std::fs::write(&path, r#"{"username": "a@b"}"#)
+            .map_err(|e| crate::Error::io("write", &path, e))?;
+        let err = Config::parse(&jira, "vaultiq.toml")?
+            .connectors()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("has no") && err.contains("api_token"), "{err}");
+        Ok(())
     }
 }

@@ -96,7 +96,7 @@ impl SlackConnectorBuilder {
         let http = self.client.client(
             &self.name,
             &self.base_url,
-            "the bot token (`credentials.token_env`) and its scopes (channels:history, groups:history, channels:read, groups:read, users:read)".into(),
+            "the bot token (`credentials`) and its scopes (channels:history, groups:history, channels:read, groups:read, users:read)".into(),
         )?;
         Ok(SlackConnector {
             name: self.name,
@@ -206,7 +206,7 @@ impl SlackConnector {
         let message = match code {
             "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked"
             | "token_expired" => {
-                format!("{method} failed: `{code}`; check the bot token (`credentials.token_env`)")
+                format!("{method} failed: `{code}`; check the bot token (`credentials`)")
             }
             "missing_scope" => format!(
                 "{method} failed: `missing_scope` (needed: {}); add the scope to the Slack app",
