@@ -589,11 +589,24 @@ impl Config {
 
     /// The connectors of `[[sources]]`.
     pub fn connectors(&self) -> Result<Vec<Arc<dyn Connector>>> {
+        self.connectors_with_secrets(crate::connector::settings::default_secret_provider())
+    }
+
+    /// The connectors of `[[sources]]`, with `secrets` serving
+    /// `credentials = { secret = "..." }` entries.
+    pub fn connectors_with_secrets(
+        &self,
+        secrets: Option<Arc<dyn crate::connector::SecretProvider>>,
+    ) -> Result<Vec<Arc<dyn Connector>>> {
         self.sources
             .iter()
             .map(|source| -> Result<Arc<dyn Connector>> {
                 if source.source_type != SourceType::Files {
-                    return crate::connector::settings::build(source);
+                    return crate::connector::settings::build(
+                        source,
+                        &|p| self.resolve(p),
+                        secrets.as_ref(),
+                    );
                 }
                 let path = source
                     .settings

@@ -18,14 +18,23 @@ use mock_server::{
     Reply, Seen,
 };
 use serde_json::{json, Value};
-use vaultiq_core::connector::{ConfluenceConnector, Connector};
+use vaultiq_core::connector::ClientSettingsBuilder;
+use vaultiq_core::connector::{Checkpoint, ConfluenceConnector, Connector};
 
-/// (type, space, title, storage body, version, when)
-type Page = (String, String, String, String, u64, DateTime<Utc>);
+/// (type, space, title, storage body, version, when, created)
+type Page = (
+    String,
+    String,
+    String,
+    String,
+    u64,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
 
 #[derive(Default)]
 struct Wiki {
-    /// id -> (type, space, title, storage body, version, when)
+    /// id -> (type, space, title, storage body, version, when, created)
     pages: BTreeMap<String, Page>,
     clock: i64,
 }
@@ -36,6 +45,7 @@ impl Wiki {
         self.clock += 120;
         let when = Utc.timestamp_opt(1_750_000_000 + self.clock, 0).unwrap();
         let version = self.pages.get(id).map_or(1, |p| p.4 + 1);
+        let created = self.pages.get(id).map_or(when, |p| p.6);
         self.pages.insert(
             id.into(),
             (
@@ -45,6 +55,7 @@ impl Wiki {
                 body.into(),
                 version,
                 when,
+                created,
             ),
         );
     }
@@ -54,7 +65,7 @@ fn content_json(id: &str, p: &Page) -> Value {
     json!({
         "id": id, "type": p.0, "status": "current", "title": p.2,
         "space": {"id": 98306, "key": p.1, "name": format!("{} space", p.1), "type": "global"},
-        "history": {"latest": true, "createdDate": "2025-01-02T03:04:05.000Z",
+        "history": {"latest": true, "createdDate": p.6.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     "createdBy": {"type": "known", "displayName": "Ada"}},
         "version": {"number": p.4, "when": p.5.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     "by": {"type": "known", "accountId": "5b10", "displayName": "Grace"}, "minorEdit": false},
@@ -89,19 +100,28 @@ fn cql_filter(cql: &str) -> (bool, Vec<String>, Option<DateTime<Utc>>) {
 
 fn handler(wiki: Arc<Mutex<Wiki>>) -> mock_server::Handler {
     Arc::new(move |seen: &Seen, base: &str| {
-        if seen.path != "/wiki/rest/api/content/search" {
-            return Reply::status(404);
-        }
+        // Cloud serves the API under /wiki with basic auth; the Data Center
+        // instance of these tests sits under /confluence with a bearer PAT.
+        let scheme = match seen.path.as_str() {
+            "/wiki/rest/api/content/search" => "Basic ",
+            "/confluence/rest/api/content/search" => "Bearer ",
+            _ => return Reply::status(404),
+        };
+        let context = if scheme == "Basic " {
+            "/wiki"
+        } else {
+            "/confluence"
+        };
         if !seen
             .header("authorization")
-            .is_some_and(|a| a.starts_with("Basic "))
+            .is_some_and(|a| a.starts_with(scheme))
         {
             return Reply::status(401);
         }
         let Some(cql) = seen.query.get("cql") else {
             return Reply::status(400);
         };
-        if !cql.ends_with("order by lastmodified asc") {
+        if !cql.ends_with("order by created asc") {
             return Reply::status(400);
         }
         let (blogposts, spaces, since) = cql_filter(cql);
@@ -113,7 +133,7 @@ fn handler(wiki: Arc<Mutex<Wiki>>) -> mock_server::Handler {
             .filter(|(_, p)| spaces.is_empty() || spaces.contains(&p.1))
             .filter(|(_, p)| since.is_none_or(|s| p.5 >= s))
             .collect();
-        hits.sort_by_key(|(_, p)| p.5);
+        hits.sort_by_key(|(id, p)| (p.6, (*id).clone()));
         let limit: usize = seen
             .query
             .get("limit")
@@ -141,8 +161,8 @@ fn handler(wiki: Arc<Mutex<Wiki>>) -> mock_server::Handler {
                 }
             })
             .collect();
-        let mut links = json!({"base": format!("{base}/wiki"), "context": "/wiki",
-                               "self": format!("{base}/wiki/rest/api/content/search")});
+        let mut links = json!({"base": format!("{base}{context}"), "context": context,
+                               "self": format!("{base}{context}/rest/api/content/search")});
         if start + limit < hits.len() {
             let mut next = format!(
                 "/rest/api/content/search?next=true&cursor=cur{}&limit={limit}&cql={}",
@@ -386,5 +406,84 @@ async fn confluence_throughput_from_loopback() {
         "confluence: 500 docs in {secs:.2}s = {:.0} docs/s (hash embedder), {requests} requests = {:.3} per document (incl. list_ids)",
         500.0 / secs,
         requests as f64 / 500.0
+    );
+}
+
+#[tokio::test]
+async fn confluence_edit_during_a_pass_skips_no_page_and_resumes_from_the_cursor() {
+    let wiki = seeded();
+    let server = MockServer::start(handler(wiki.clone())).await;
+    let c = ConfluenceConnector::builder("wiki", &server.base_url)
+        .spaces(vec!["OPS".into()])
+        .basic_auth("u", "t")
+        .page_size(2)
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut batch = c.fetch(None).await.unwrap();
+    // 101 was read on page one; editing it must not push 103 out of the pass.
+    lock(&wiki).put("101", "page", "OPS", "Backups", "<p>edited mid-pass</p>");
+    let mut resumed_from_cursor = false;
+    for _ in 0..10 {
+        seen.extend(batch.documents.iter().map(|d| d.document.id.clone()));
+        if batch.done {
+            break;
+        }
+        // Resume from the stored checkpoint, as after a crash or a batch.
+        let stored: Checkpoint =
+            serde_json::from_str(&serde_json::to_string(&batch.checkpoint).unwrap()).unwrap();
+        resumed_from_cursor |= stored.0["run"]["next"].is_string();
+        server.clear_seen();
+        batch = c.fetch(Some(&stored)).await.unwrap();
+        assert!(server.seen()[0].query.contains_key("cursor"));
+    }
+    assert!(batch.done && resumed_from_cursor);
+    let expected: std::collections::BTreeSet<String> = ["101", "102", "103", "106", "107"]
+        .map(|i| format!("confluence:wiki:{i}"))
+        .into();
+    assert_eq!(seen, expected);
+    // The edit is caught by the next pass (the overlap window reaches it).
+    let next = c.fetch(Some(&batch.checkpoint)).await.unwrap();
+    let edited = next
+        .documents
+        .iter()
+        .find(|d| d.document.id == "confluence:wiki:101")
+        .unwrap();
+    assert!(edited.document.body.contains("edited mid-pass"));
+    // The watermark never passes the server time at which the pass began.
+    let since: DateTime<Utc> = serde_json::from_value(batch.checkpoint.0["since"].clone()).unwrap();
+    assert!(since <= Utc::now());
+}
+
+#[tokio::test]
+async fn confluence_datacenter_uses_the_bearer_token_and_its_context_root() {
+    let server = MockServer::start(handler(seeded())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kb = knowledge_base(dir.path()).unwrap();
+    let dc: Arc<dyn Connector> = Arc::new(
+        ConfluenceConnector::builder("wiki", &format!("{}/confluence", server.base_url))
+            .deployment(vaultiq_core::connector::Deployment::DataCenter)
+            .spaces(vec!["OPS".into()])
+            .bearer_token("dc-personal-access-token")
+            .page_size(2)
+            .retry_policy(fast_retries())
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(sync(&kb, &dc).await.unwrap().indexed(), 5);
+    let seen = server.seen();
+    assert!(seen
+        .iter()
+        .all(|s| s.header("authorization") == Some("Bearer dc-personal-access-token")));
+    assert!(seen
+        .iter()
+        .all(|s| s.path == "/confluence/rest/api/content/search"));
+    let page = lake_document(dir.path(), "wiki", "confluence:wiki:102")
+        .await
+        .unwrap();
+    assert_eq!(
+        page.url,
+        format!("{}/confluence/spaces/OPS/pages/102", server.base_url)
     );
 }

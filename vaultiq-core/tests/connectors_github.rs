@@ -18,6 +18,7 @@ use mock_server::{
     Reply, Seen,
 };
 use serde_json::{json, Value};
+use vaultiq_core::connector::ClientSettingsBuilder;
 use vaultiq_core::connector::{Connector, GithubConnector};
 use vaultiq_core::Error;
 
@@ -212,7 +213,7 @@ fn connector(server: &MockServer) -> Arc<dyn Connector> {
     Arc::new(
         GithubConnector::builder("gh", vec![REPO.to_string()])
             .base_url(&server.base_url)
-            .token("ghp_testtoken")
+            .bearer_token("ghp_testtoken")
             .page_size(2)
             .retry_policy(fast_retries())
             .build()

@@ -17,6 +17,7 @@ use mock_server::{
     Reply, Seen,
 };
 use serde_json::{json, Value};
+use vaultiq_core::connector::ClientSettingsBuilder;
 use vaultiq_core::connector::{Connector, SlackConnector};
 
 #[derive(Clone)]
@@ -217,7 +218,7 @@ fn connector(server: &MockServer) -> Arc<dyn Connector> {
     Arc::new(
         SlackConnector::builder("chat")
             .base_url(&server.base_url)
-            .token("xoxb-test")
+            .bearer_token("xoxb-test")
             .page_size(2)
             .retry_policy(fast_retries())
             .build()
@@ -352,7 +353,7 @@ async fn slack_retry_after_server_errors_bad_json_and_auth() {
     let wrong: Arc<dyn Connector> = Arc::new(
         SlackConnector::builder("chat")
             .base_url(&server.base_url)
-            .token("xoxb-wrong")
+            .bearer_token("xoxb-wrong")
             .retry_policy(fast_retries())
             .build()
             .unwrap(),
@@ -384,7 +385,7 @@ async fn slack_throughput_from_loopback() {
     let slack: Arc<dyn Connector> = Arc::new(
         SlackConnector::builder("chat")
             .base_url(&server.base_url)
-            .token("xoxb-test")
+            .bearer_token("xoxb-test")
             .retry_policy(fast_retries())
             .build()
             .unwrap(),

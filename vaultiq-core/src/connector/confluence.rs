@@ -2,10 +2,13 @@
 //! the configured spaces, through the v1 CQL content search.
 //!
 //! One fetch step is one page of
-//! `content/search?cql=... lastmodified >= "..." order by lastmodified asc&expand=...`;
+//! `content/search?cql=... lastmodified >= "..." order by created asc&expand=...`;
 //! the checkpoint keeps the `_links.next` cursor so an interrupted run
 //! resumes where it stopped, and moves its watermark only when a pass is
-//! complete. CQL dates have minute precision and are read in the calling
+//! complete, never past the server time at which the pass began (a page
+//! edited during the pass is read again by the next one). Results are in
+//! creation order so edits made during a pass cannot shift an unread page
+//! out of it. CQL dates have minute precision and are read in the calling
 //! user's time zone, which the connector cannot know: a new pass therefore
 //! starts a generous overlap (default 1 day, covering every UTC offset)
 //! before the watermark. Re-read pages whose content did not change are
@@ -19,9 +22,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use tokio_util::sync::CancellationToken;
-
-use super::http::{Auth, HttpClient, RetryPolicy};
+use super::client::{ClientSettings, ClientSettingsBuilder};
+use super::http::HttpClient;
 use super::{Checkpoint, Connector, FetchBatch, SourceDocument};
 use crate::convert::storage::storage_to_text;
 use crate::{Document, Error, Result, SourceType};
@@ -56,11 +58,15 @@ pub struct ConfluenceConnectorBuilder {
     spaces: Vec<String>,
     include_blogposts: bool,
     deployment: Deployment,
-    auth: Auth,
     page_size: u32,
     overlap: Duration,
-    policy: RetryPolicy,
-    cancel: CancellationToken,
+    client: ClientSettings,
+}
+
+impl ClientSettingsBuilder for ConfluenceConnectorBuilder {
+    fn client_settings(&mut self) -> &mut ClientSettings {
+        &mut self.client
+    }
 }
 
 impl ConfluenceConnectorBuilder {
@@ -82,21 +88,6 @@ impl ConfluenceConnectorBuilder {
         self
     }
 
-    /// Cloud credentials: account e-mail and API token.
-    pub fn basic_auth(mut self, username: impl Into<String>, token: impl Into<String>) -> Self {
-        self.auth = Auth::Basic {
-            username: username.into(),
-            token: token.into(),
-        };
-        self
-    }
-
-    /// Data Center personal access token.
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.auth = Auth::Bearer(token.into());
-        self
-    }
-
     /// Results per search page (default 50).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size.clamp(1, 250);
@@ -106,18 +97,6 @@ impl ConfluenceConnectorBuilder {
     /// How far before the watermark a new pass starts (default 1 day).
     pub fn overlap(mut self, overlap: Duration) -> Self {
         self.overlap = overlap;
-        self
-    }
-
-    /// Retry and wait bounds of the HTTP client.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Aborts requests and rate-limit waits (with [`crate::Error::Cancelled`]) once `token` is cancelled.
-    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
         self
     }
 
@@ -138,13 +117,17 @@ impl ConfluenceConnectorBuilder {
             }
         }
         let hint = match self.deployment {
-            Deployment::Cloud => "the account e-mail and API token (`credentials.username_env`, `credentials.token_env`)",
-            Deployment::DataCenter => "the personal access token (`credentials.token_env`)",
+            Deployment::Cloud => "the account e-mail and API token (`credentials`)",
+            Deployment::DataCenter => "the personal access token (`credentials`)",
         };
-        let http = HttpClient::with_policy(&self.name, &root, self.auth, self.policy)?
-            .cancel_on(self.cancel)
-            .header("accept", "application/json")
-            .auth_hint(format!("{hint} and the space permissions"));
+        let http = self
+            .client
+            .client(
+                &self.name,
+                &root,
+                format!("{hint} and the space permissions"),
+            )?
+            .header("accept", "application/json");
         Ok(ConfluenceConnector {
             name: self.name,
             spaces: self.spaces,
@@ -182,6 +165,10 @@ struct Pass {
     /// `_links.next` of the last page read.
     next: Option<String>,
     max_seen: Option<DateTime<Utc>>,
+    /// The server's clock (`Date` header) when the pass began: a page
+    /// edited after it may have been read in its old version.
+    #[serde(default)]
+    started: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +180,9 @@ struct SearchPage {
 
 #[derive(Debug, Default, Deserialize)]
 struct Links {
+    /// The site root the `webui` links are relative to (ends in `/wiki` on Cloud).
+    #[serde(default)]
+    base: Option<String>,
     #[serde(default)]
     next: Option<String>,
 }
@@ -299,11 +289,9 @@ impl ConfluenceConnector {
             spaces: Vec::new(),
             include_blogposts: false,
             deployment: Deployment::Cloud,
-            auth: Auth::None,
             page_size: 50,
             overlap: Duration::from_secs(24 * 3600),
-            policy: RetryPolicy::default(),
-            cancel: CancellationToken::new(),
+            client: ClientSettings::default(),
         }
     }
 
@@ -334,7 +322,11 @@ impl ConfluenceConnector {
                 since.format("%Y-%m-%d %H:%M")
             ));
         }
-        cql.push_str(" order by lastmodified asc");
+        // Creation order, not modification order: a page edited while a
+        // pass pages through the results keeps its position, so no unread
+        // page shifts into a page already read (with `lastmodified` order
+        // the edited page jumps to the end and its successor is skipped).
+        cql.push_str(" order by created asc");
         let mut url = format!(
             "/rest/api/content/search?cql={}&limit={limit}",
             encode(&cql)
@@ -346,7 +338,7 @@ impl ConfluenceConnector {
         url
     }
 
-    fn document(&self, content: &Content) -> Document {
+    fn document(&self, content: &Content, site: Option<&str>) -> Document {
         let body = content
             .body
             .as_ref()
@@ -361,7 +353,8 @@ impl ConfluenceConnector {
             body,
         );
         if let Some(webui) = &content.links.webui {
-            doc.url = format!("{}{webui}", self.http.base_url());
+            let site = site.unwrap_or(self.http.base_url()).trim_end_matches('/');
+            doc.url = format!("{site}{webui}");
         }
         doc.author = content
             .version
@@ -413,6 +406,15 @@ impl ConfluenceConnector {
     }
 }
 
+/// The server's clock from the `Date` header (local clock if absent), so
+/// the watermark never depends on clock skew between the two machines.
+fn server_time(response: &super::http::Response) -> DateTime<Utc> {
+    response
+        .header("date")
+        .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+        .map_or_else(Utc::now, |d| d.with_timezone(&Utc))
+}
+
 /// Percent-encodes a query value (CQL holds spaces, quotes and `>=`).
 fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -435,7 +437,10 @@ impl Connector for ConfluenceConnector {
             Some(next) => next,
             None => self.search_url(cp.since.map(|s| s - self.overlap), true, self.page_size),
         };
-        let (page, _) = self.http.get_json::<SearchPage>(&url, &[]).await?;
+        let (page, response) = self.http.get_json::<SearchPage>(&url, &[]).await?;
+        if pass.started.is_none() {
+            pass.started = Some(server_time(&response));
+        }
         let mut documents = Vec::with_capacity(page.results.len());
         for raw in page.results {
             let content: Content = serde_json::from_value(raw.clone()).map_err(|e| {
@@ -447,7 +452,7 @@ impl Connector for ConfluenceConnector {
                 pass.max_seen = pass.max_seen.max(Some(version.when));
             }
             documents.push(SourceDocument {
-                document: self.document(&content),
+                document: self.document(&content, page.links.base.as_deref()),
                 raw,
             });
         }
@@ -458,7 +463,13 @@ impl Connector for ConfluenceConnector {
                 false
             }
             None => {
-                cp.since = cp.since.max(pass.max_seen);
+                // Pages edited during the pass are newer than its start:
+                // never let the watermark pass it, whatever the overlap.
+                let seen = match (pass.max_seen, pass.started) {
+                    (Some(seen), Some(started)) => Some(seen.min(started)),
+                    (seen, _) => seen,
+                };
+                cp.since = cp.since.max(seen);
                 true
             }
         };
@@ -507,7 +518,7 @@ mod tests {
         let url = c.search_url(since, true, 25);
         let decoded = percent_encoding::percent_decode_str(&url).decode_utf8_lossy();
         assert!(decoded.contains(
-            "cql=type in (page, blogpost) and space in (\"OPS\", \"ENG\") and lastmodified >= \"2025-01-31 14:05\" order by lastmodified asc"
+            "cql=type in (page, blogpost) and space in (\"OPS\", \"ENG\") and lastmodified >= \"2025-01-31 14:05\" order by created asc"
         ), "{decoded}");
         assert!(
             decoded.contains("expand=body.storage,version,space,metadata.labels,history,ancestors")

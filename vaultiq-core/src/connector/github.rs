@@ -20,9 +20,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use tokio_util::sync::CancellationToken;
-
-use super::http::{Auth, HttpClient, RetryPolicy};
+use super::client::{ClientSettings, ClientSettingsBuilder};
+use super::http::HttpClient;
 use super::{Checkpoint, Connector, FetchBatch, SourceDocument};
 use crate::{Document, Error, Result, SourceType};
 
@@ -80,25 +79,23 @@ pub struct GithubConnectorBuilder {
     name: String,
     repos: Vec<String>,
     base_url: String,
-    token: Option<String>,
     include: GithubInclude,
     docs_paths: Vec<String>,
     page_size: u32,
     overlap: Duration,
-    policy: RetryPolicy,
-    cancel: CancellationToken,
+    client: ClientSettings,
+}
+
+impl ClientSettingsBuilder for GithubConnectorBuilder {
+    fn client_settings(&mut self) -> &mut ClientSettings {
+        &mut self.client
+    }
 }
 
 impl GithubConnectorBuilder {
     /// API root; Enterprise uses `https://HOST/api/v3`.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
-        self
-    }
-
-    /// Personal access or app token (sent as a bearer token).
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
         self
     }
 
@@ -127,18 +124,6 @@ impl GithubConnectorBuilder {
         self
     }
 
-    /// Retry and wait bounds of the HTTP client.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Aborts requests and rate-limit waits (with [`crate::Error::Cancelled`]) once `token` is cancelled.
-    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
-        self
-    }
-
     /// Checks the settings and builds the connector.
     pub fn build(self) -> Result<GithubConnector> {
         for repo in &self.repos {
@@ -158,12 +143,15 @@ impl GithubConnectorBuilder {
                 self.name
             )));
         }
-        let auth = self.token.map_or(Auth::None, Auth::Bearer);
-        let http = HttpClient::with_policy(&self.name, &self.base_url, auth, self.policy)?
-            .cancel_on(self.cancel)
+        let http = self
+            .client
+            .client(
+                &self.name,
+                &self.base_url,
+                "the GitHub token (`credentials`) and its repository read scope".into(),
+            )?
             .header("accept", "application/vnd.github+json")
-            .header("x-github-api-version", "2022-11-28")
-            .auth_hint("the GitHub token (`credentials.token_env`) and its repository read scope");
+            .header("x-github-api-version", "2022-11-28");
         Ok(GithubConnector {
             name: self.name,
             repos: self.repos,
@@ -318,13 +306,11 @@ impl GithubConnector {
             name: name.to_string(),
             repos,
             base_url: DEFAULT_BASE_URL.to_string(),
-            token: None,
             include: GithubInclude::default(),
             docs_paths: vec!["README.md".to_string(), "docs/**/*.md".to_string()],
             page_size: 100,
             overlap: Duration::from_secs(300),
-            policy: RetryPolicy::default(),
-            cancel: CancellationToken::new(),
+            client: ClientSettings::default(),
         }
     }
 

@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -19,6 +20,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+pub use super::credentials::DeferredAuth;
 use crate::{Error, Result};
 
 /// How requests authenticate.
@@ -36,6 +38,9 @@ pub enum Auth {
     },
     /// `Authorization: Bearer token` (Slack, GitHub, Atlassian Data Center PAT).
     Bearer(String),
+    /// A named secret of a [`super::credentials::SecretProvider`], fetched
+    /// on the first request.
+    Deferred(Arc<DeferredAuth>),
 }
 
 impl fmt::Debug for Auth {
@@ -45,14 +50,23 @@ impl fmt::Debug for Auth {
             Auth::None => f.write_str("Auth::None"),
             Auth::Basic { username, .. } => write!(f, "Auth::Basic({username}, <redacted>)"),
             Auth::Bearer(_) => f.write_str("Auth::Bearer(<redacted>)"),
+            Auth::Deferred(deferred) => write!(f, "Auth::Deferred({deferred:?})"),
         }
     }
 }
 
 impl Auth {
-    fn header(&self) -> Option<HeaderValue> {
+    /// The `Authorization` header value, fetching a deferred secret first.
+    async fn header(&self) -> Result<Option<HeaderValue>> {
+        match self {
+            Auth::Deferred(deferred) => Ok(deferred.auth().await?.plain_header()),
+            plain => Ok(plain.plain_header()),
+        }
+    }
+
+    fn plain_header(&self) -> Option<HeaderValue> {
         let text = match self {
-            Auth::None => return None,
+            Auth::None | Auth::Deferred(_) => return None,
             Auth::Basic { username, token } => format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(format!("{username}:{token}"))
@@ -347,7 +361,11 @@ impl HttpClient {
         if !query.is_empty() {
             request = request.query(query);
         }
-        if let Some(value) = self.auth.header() {
+        let header = self.auth.header().await.map_err(|e| match e {
+            Error::Config(message) => self.error(format!("credentials: {message}")),
+            other => other,
+        })?;
+        if let Some(value) = header {
             request = request.header(AUTHORIZATION, value);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);

@@ -6,7 +6,9 @@
 //! plus `updated >= <epoch ms>` (epoch milliseconds avoid the per-user time
 //! zone that `"yyyy-MM-dd HH:mm"` dates are read in), ordered by `updated`.
 //! One fetch step is one search page; comments beyond those embedded in the
-//! issue are paged through `/issue/{key}/comment`. Ids:
+//! issue are paged through `/issue/{key}/comment`. Pages are read by keyset
+//! (restarting from the newest `updated` read), so an interrupted pass resumes at its last page and an
+//! issue edited during the pass is read again at its end, never skipped. Ids:
 //! `jira:{source}:{issue key}`; the title starts with the key so a search
 //! for `OPS-123` finds it.
 
@@ -18,9 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::confluence::Deployment;
-use tokio_util::sync::CancellationToken;
 
-use super::http::{Auth, HttpClient, RetryPolicy};
+use super::client::{ClientSettings, ClientSettingsBuilder};
+use super::http::HttpClient;
 use super::{Checkpoint, Connector, FetchBatch, SourceDocument};
 use crate::convert::adf::adf_to_text;
 use crate::{Document, Error, Result, SourceType};
@@ -35,11 +37,15 @@ pub struct JiraConnectorBuilder {
     projects: Vec<String>,
     jql: Option<String>,
     deployment: Deployment,
-    auth: Auth,
     page_size: u32,
     overlap: Duration,
-    policy: RetryPolicy,
-    cancel: CancellationToken,
+    client: ClientSettings,
+}
+
+impl ClientSettingsBuilder for JiraConnectorBuilder {
+    fn client_settings(&mut self) -> &mut ClientSettings {
+        &mut self.client
+    }
 }
 
 impl JiraConnectorBuilder {
@@ -61,21 +67,6 @@ impl JiraConnectorBuilder {
         self
     }
 
-    /// Cloud credentials: account e-mail and API token.
-    pub fn basic_auth(mut self, username: impl Into<String>, token: impl Into<String>) -> Self {
-        self.auth = Auth::Basic {
-            username: username.into(),
-            token: token.into(),
-        };
-        self
-    }
-
-    /// Data Center personal access token.
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.auth = Auth::Bearer(token.into());
-        self
-    }
-
     /// Issues per search page (default 50).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size.clamp(1, 100);
@@ -85,18 +76,6 @@ impl JiraConnectorBuilder {
     /// How far before the watermark a new pass starts (default 5 min).
     pub fn overlap(mut self, overlap: Duration) -> Self {
         self.overlap = overlap;
-        self
-    }
-
-    /// Retry and wait bounds of the HTTP client.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Aborts requests and rate-limit waits (with [`crate::Error::Cancelled`]) once `token` is cancelled.
-    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
         self
     }
 
@@ -117,13 +96,17 @@ impl JiraConnectorBuilder {
             }
         }
         let hint = match self.deployment {
-            Deployment::Cloud => "the account e-mail and API token (`credentials.username_env`, `credentials.token_env`)",
-            Deployment::DataCenter => "the personal access token (`credentials.token_env`)",
+            Deployment::Cloud => "the account e-mail and API token (`credentials`)",
+            Deployment::DataCenter => "the personal access token (`credentials`)",
         };
-        let http = HttpClient::with_policy(&self.name, &self.base_url, self.auth, self.policy)?
-            .cancel_on(self.cancel)
-            .header("accept", "application/json")
-            .auth_hint(format!("{hint} and the project permissions"));
+        let http = self
+            .client
+            .client(
+                &self.name,
+                &self.base_url,
+                format!("{hint} and the project permissions"),
+            )?
+            .header("accept", "application/json");
         Ok(JiraConnector {
             name: self.name,
             projects: self.projects,
@@ -157,10 +140,19 @@ struct JiraCheckpoint {
     run: Option<Pass>,
 }
 
+/// A pagination pass in progress. Pages are read by keyset: after each
+/// page the query restarts from the newest timestamp read (`from_ms`,
+/// inclusive) instead of following `startAt` / the page token, because an
+/// issue edited mid-pass moves to the end of an `ORDER BY updated` listing
+/// and would shift an unread issue into the page already read. Only a page
+/// whose issues all share one timestamp (no progress) follows the token.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Pass {
-    /// The JQL of this pass, fixed at its start so paging stays consistent.
+    /// The JQL of the current query.
     jql: String,
+    /// Lower bound (epoch ms) of the current query.
+    #[serde(default)]
+    from_ms: Option<i64>,
     /// Cloud: the next page token.
     #[serde(default)]
     token: Option<String>,
@@ -169,6 +161,24 @@ struct Pass {
     start_at: u64,
     #[serde(default)]
     max_seen_ms: Option<i64>,
+}
+
+/// The timestamp field a listing is ordered and resumed by.
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    /// Changes (`fetch`): edits move an issue later, never skip one.
+    Updated,
+    /// Every issue (`list_ids`): creation times never change.
+    Created,
+}
+
+impl Order {
+    fn field(self) -> &'static str {
+        match self {
+            Order::Updated => "updated",
+            Order::Created => "created",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,11 +214,9 @@ impl JiraConnector {
             projects: Vec::new(),
             jql: None,
             deployment: Deployment::Cloud,
-            auth: Auth::None,
             page_size: 50,
             overlap: Duration::from_secs(300),
-            policy: RetryPolicy::default(),
-            cancel: CancellationToken::new(),
+            client: ClientSettings::default(),
         }
     }
 
@@ -224,7 +232,7 @@ impl JiraConnector {
         }
     }
 
-    fn jql(&self, since_ms: Option<i64>) -> String {
+    fn jql(&self, order: Order, from_ms: Option<i64>) -> String {
         let mut parts = Vec::new();
         if !self.projects.is_empty() {
             parts.push(format!("project in ({})", self.projects.join(", ")));
@@ -232,10 +240,41 @@ impl JiraConnector {
         if let Some(jql) = &self.jql {
             parts.push(format!("({jql})"));
         }
-        if let Some(ms) = since_ms {
-            parts.push(format!("updated >= {ms}"));
+        let field = order.field();
+        if let Some(ms) = from_ms {
+            parts.push(format!("{field} >= {ms}"));
         }
-        format!("{} ORDER BY updated ASC", parts.join(" AND "))
+        format!("{} ORDER BY {field} ASC, key ASC", parts.join(" AND "))
+    }
+
+    /// Starts a pass over `order` from `from_ms`.
+    fn pass(&self, order: Order, from_ms: Option<i64>) -> Pass {
+        Pass {
+            jql: self.jql(order, from_ms),
+            from_ms,
+            ..Pass::default()
+        }
+    }
+
+    /// Moves `pass` past `page`; false after the last page. `page_max` is
+    /// the newest `order` timestamp on the page.
+    fn next_page(
+        &self,
+        order: Order,
+        pass: &mut Pass,
+        page: &SearchPage,
+        page_max: Option<i64>,
+    ) -> bool {
+        let more = self.advance(pass, page);
+        if more && page_max.is_some() && page_max > pass.from_ms {
+            // Restart from what was read; the boundary issues are read
+            // again (idempotent) rather than risk skipping one.
+            *pass = Pass {
+                max_seen_ms: pass.max_seen_ms,
+                ..self.pass(order, page_max)
+            };
+        }
+        more
     }
 
     async fn search(&self, pass: &Pass, fields: &str) -> Result<SearchPage> {
@@ -475,11 +514,14 @@ impl Connector for JiraConnector {
 
     async fn fetch(&self, checkpoint: Option<&Checkpoint>) -> Result<FetchBatch> {
         let mut cp = self.parse_checkpoint(checkpoint)?;
-        let mut pass = cp.run.take().unwrap_or_else(|| Pass {
-            jql: self.jql(cp.since_ms.map(|s| s.saturating_sub(self.overlap_ms))),
-            ..Pass::default()
+        let mut pass = cp.run.take().unwrap_or_else(|| {
+            self.pass(
+                Order::Updated,
+                cp.since_ms.map(|s| s.saturating_sub(self.overlap_ms)),
+            )
         });
         let page = self.search(&pass, FIELDS).await?;
+        let mut page_max = None;
         let mut documents = Vec::with_capacity(page.issues.len());
         for raw in &page.issues {
             let key = raw.get("key").and_then(Value::as_str).ok_or_else(|| {
@@ -493,13 +535,14 @@ impl Connector for JiraConnector {
                 .and_then(parse_time)
                 .map(|t| t.timestamp_millis());
             pass.max_seen_ms = pass.max_seen_ms.max(updated);
+            page_max = page_max.max(updated);
             let comments = self.comments(key, &fields).await?;
             documents.push(SourceDocument {
                 document: self.document(key, &fields, &comments),
                 raw: serde_json::json!({ "issue": raw, "comments": comments }),
             });
         }
-        let more = self.advance(&mut pass, &page);
+        let more = self.next_page(Order::Updated, &mut pass, &page, page_max);
         if more {
             cp.run = Some(pass);
         } else {
@@ -513,22 +556,30 @@ impl Connector for JiraConnector {
     }
 
     async fn list_ids(&self) -> Result<Vec<String>> {
-        let mut pass = Pass {
-            jql: self.jql(None),
-            ..Pass::default()
-        };
-        let mut ids = Vec::new();
+        // Keyset over creation time: an issue edited or deleted while the
+        // listing runs cannot shift a live one out of it (a missed id would
+        // be deleted from the index).
+        let mut pass = self.pass(Order::Created, None);
+        let mut ids = std::collections::BTreeSet::new();
         loop {
-            let page = self.search(&pass, "updated").await?;
+            let page = self.search(&pass, "created").await?;
+            let mut page_max = None;
             for issue in &page.issues {
                 let key = issue
                     .get("key")
                     .and_then(Value::as_str)
                     .ok_or_else(|| self.http.error("a search result has no `key`".to_string()))?;
-                ids.push(Document::make_id(SourceType::Jira, &self.name, key));
+                let created = issue
+                    .get("fields")
+                    .and_then(|f| f.get("created"))
+                    .and_then(Value::as_str)
+                    .and_then(parse_time)
+                    .map(|t| t.timestamp_millis());
+                page_max = page_max.max(created);
+                ids.insert(Document::make_id(SourceType::Jira, &self.name, key));
             }
-            if !self.advance(&mut pass, &page) {
-                return Ok(ids);
+            if !self.next_page(Order::Created, &mut pass, &page, page_max) {
+                return Ok(ids.into_iter().collect());
             }
         }
     }
@@ -548,8 +599,12 @@ mod tests {
             unreachable!("valid settings")
         };
         assert_eq!(
-            c.jql(Some(1_700_000_000_000)),
-            "project in (OPS, ENG) AND (labels = runbook) AND updated >= 1700000000000 ORDER BY updated ASC"
+            c.jql(Order::Updated, Some(1_700_000_000_000)),
+            "project in (OPS, ENG) AND (labels = runbook) AND updated >= 1700000000000 ORDER BY updated ASC, key ASC"
+        );
+        assert_eq!(
+            c.jql(Order::Created, None),
+            "project in (OPS, ENG) AND (labels = runbook) ORDER BY created ASC, key ASC"
         );
         assert!(JiraConnector::builder("j", "https://x").build().is_err());
     }

@@ -1,6 +1,8 @@
 //! Connectors enumerate the documents of one source instance incrementally.
 
+pub mod client;
 pub mod confluence;
+pub mod credentials;
 mod files;
 pub mod github;
 pub mod http;
@@ -8,7 +10,9 @@ pub mod jira;
 pub(crate) mod settings;
 pub mod slack;
 
+pub use client::{ClientSettings, ClientSettingsBuilder};
 pub use confluence::{ConfluenceConnector, ConfluenceConnectorBuilder, Deployment};
+pub use credentials::{CredentialSource, Secret, SecretProvider};
 pub use files::{FilesConnector, FilesConnectorBuilder};
 pub use github::{GithubConnector, GithubConnectorBuilder, GithubInclude};
 pub use jira::{JiraConnector, JiraConnectorBuilder};

@@ -1,12 +1,17 @@
 //! `[[sources]]` entries of the remote connectors: which keys each type
 //! takes, their checks, and the connector they build. Every error names the
-//! key (`sources[2].repos`) and what was expected. Secrets are read from the
-//! environment variables the entry names, never from the file itself.
+//! key (`sources[2].repos`) and what was expected. Secrets never sit in the
+//! file itself: it names environment variables, a JSON credentials file or
+//! a secret of the secret store (see [`super::credentials`]).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::client::ClientSettingsBuilder;
 use super::confluence::{ConfluenceConnector, Deployment};
+use super::credentials::{resolve, CredentialSource, SecretProvider};
 use super::github::{GithubConnector, GithubInclude, DEFAULT_BASE_URL as GITHUB_API};
+use super::http::Auth;
 use super::jira::JiraConnector;
 use super::slack::{SlackConnector, DEFAULT_BASE_URL as SLACK_API};
 use super::Connector;
@@ -59,7 +64,7 @@ pub(crate) fn validate(origin: &str, key: &str, source: &SourceConfig) -> Result
             }
             entry.strings("docs_paths")?;
             entry.url("base_url")?;
-            entry.credentials(false)?;
+            entry.credential_source()?;
             Ok(())
         }
         SourceType::Confluence => {
@@ -72,8 +77,11 @@ pub(crate) fn validate(origin: &str, key: &str, source: &SourceConfig) -> Result
             entry.strings("spaces")?;
             entry.bool("include_blogposts")?;
             let deployment = entry.deployment()?;
-            entry.credentials(false)?;
-            if deployment == Deployment::Cloud && entry.has_credentials() && !entry.has_username() {
+            entry.credential_source()?;
+            if deployment == Deployment::Cloud
+                && entry.has_env_credentials()
+                && !entry.has_username()
+            {
                 return Err(entry.error(
                     "credentials.username_env",
                     "set for Confluence Cloud (basic auth needs the account e-mail)",
@@ -85,7 +93,7 @@ pub(crate) fn validate(origin: &str, key: &str, source: &SourceConfig) -> Result
             entry.url("base_url")?;
             entry.strings("channels")?;
             entry.lookback_days()?;
-            entry.credentials(false)?;
+            entry.credential_source()?;
             Ok(())
         }
         SourceType::Jira => {
@@ -104,8 +112,11 @@ pub(crate) fn validate(origin: &str, key: &str, source: &SourceConfig) -> Result
                 ));
             }
             let deployment = entry.deployment()?;
-            entry.credentials(false)?;
-            if deployment == Deployment::Cloud && entry.has_credentials() && !entry.has_username() {
+            entry.credential_source()?;
+            if deployment == Deployment::Cloud
+                && entry.has_env_credentials()
+                && !entry.has_username()
+            {
                 return Err(entry.error(
                     "credentials.username_env",
                     "set for Jira Cloud (basic auth needs the account e-mail)",
@@ -119,8 +130,21 @@ pub(crate) fn validate(origin: &str, key: &str, source: &SourceConfig) -> Result
     }
 }
 
-/// Builds the connector of a validated remote source entry.
-pub(crate) fn build(source: &SourceConfig) -> Result<Arc<dyn Connector>> {
+/// The store of named secrets (`credentials = { secret = "..." }`) this
+/// build offers by default: none yet; the `aws-secrets` feature plugs AWS
+/// Secrets Manager in here.
+pub(crate) fn default_secret_provider() -> Option<Arc<dyn SecretProvider>> {
+    None
+}
+
+/// Builds the connector of a validated remote source entry; `resolve_path`
+/// turns a configured (relative) path into a usable one, `secrets` serves
+/// named secrets.
+pub(crate) fn build(
+    source: &SourceConfig,
+    resolve_path: &dyn Fn(&Path) -> PathBuf,
+    secrets: Option<&Arc<dyn SecretProvider>>,
+) -> Result<Arc<dyn Connector>> {
     let origin = "vaultiq.toml";
     let key = format!("source `{}`", source.name);
     let entry = Entry {
@@ -128,36 +152,42 @@ pub(crate) fn build(source: &SourceConfig) -> Result<Arc<dyn Connector>> {
         key: &key,
         source,
     };
+    let auth = match entry.credential_source()? {
+        None => Ok(Auth::None),
+        Some(CredentialSource::File(path)) => resolve(
+            &CredentialSource::File(resolve_path(&path)),
+            source.source_type,
+            secrets,
+        ),
+        Some(other) => resolve(&other, source.source_type, secrets),
+    }
+    .map_err(|e| match e {
+        Error::Config(message) => {
+            Error::Config(format!("{origin}: `{key}.credentials`: {message}"))
+        }
+        other => other,
+    })?;
     match source.source_type {
         SourceType::Github => {
             let repos = entry.strings("repos")?.unwrap_or_default();
             let mut builder = GithubConnector::builder(&source.name, repos)
-                .base_url(entry.url("base_url")?.unwrap_or_else(|| GITHUB_API.into()));
+                .base_url(entry.url("base_url")?.unwrap_or_else(|| GITHUB_API.into()))
+                .auth(auth);
             if let Some(include) = entry.strings("include")? {
                 builder = builder.include(GithubInclude::parse(&include)?);
             }
             if let Some(globs) = entry.strings("docs_paths")? {
                 builder = builder.docs_paths(globs);
             }
-            if let Some(Credentials { token, .. }) = entry.credentials(true)? {
-                builder = builder.token(token);
-            }
             Ok(Arc::new(builder.build()?))
         }
         SourceType::Confluence => {
             let base = entry.url("base_url")?.unwrap_or_default();
-            let mut builder = ConfluenceConnector::builder(&source.name, &base)
+            let builder = ConfluenceConnector::builder(&source.name, &base)
                 .spaces(entry.strings("spaces")?.unwrap_or_default())
                 .include_blogposts(entry.bool("include_blogposts")?.unwrap_or(false))
-                .deployment(entry.deployment()?);
-            match entry.credentials(true)? {
-                Some(Credentials {
-                    username: Some(user),
-                    token,
-                }) => builder = builder.basic_auth(user, token),
-                Some(Credentials { token, .. }) => builder = builder.bearer_token(token),
-                None => {}
-            }
+                .deployment(entry.deployment()?)
+                .auth(auth);
             Ok(Arc::new(builder.build()?))
         }
         SourceType::Slack => {
@@ -165,12 +195,10 @@ pub(crate) fn build(source: &SourceConfig) -> Result<Arc<dyn Connector>> {
                 .base_url(entry.url("base_url")?.unwrap_or_else(|| SLACK_API.into()))
                 .lookback(std::time::Duration::from_secs(
                     entry.lookback_days()? * 86_400,
-                ));
+                ))
+                .auth(auth);
             if let Some(channels) = entry.strings("channels")? {
                 builder = builder.channels(channels);
-            }
-            if let Some(Credentials { token, .. }) = entry.credentials(true)? {
-                builder = builder.token(token);
             }
             Ok(Arc::new(builder.build()?))
         }
@@ -178,17 +206,10 @@ pub(crate) fn build(source: &SourceConfig) -> Result<Arc<dyn Connector>> {
             let base = entry.url("base_url")?.unwrap_or_default();
             let mut builder = JiraConnector::builder(&source.name, &base)
                 .projects(entry.strings("projects")?.unwrap_or_default())
-                .deployment(entry.deployment()?);
+                .deployment(entry.deployment()?)
+                .auth(auth);
             if let Some(jql) = entry.string("jql")? {
                 builder = builder.jql(jql);
-            }
-            match entry.credentials(true)? {
-                Some(Credentials {
-                    username: Some(user),
-                    token,
-                }) => builder = builder.basic_auth(user, token),
-                Some(Credentials { token, .. }) => builder = builder.bearer_token(token),
-                None => {}
             }
             Ok(Arc::new(builder.build()?))
         }
@@ -197,14 +218,6 @@ pub(crate) fn build(source: &SourceConfig) -> Result<Arc<dyn Connector>> {
             source.name
         ))),
     }
-}
-
-/// Secrets resolved from the environment.
-pub(crate) struct Credentials {
-    /// User name or e-mail (basic auth), when configured.
-    pub username: Option<String>,
-    /// Token, API key or bot token.
-    pub token: String,
 }
 
 struct Entry<'a> {
@@ -283,16 +296,23 @@ impl Entry<'_> {
         }
     }
 
-    fn has_credentials(&self) -> bool {
-        self.source.settings.contains_key("credentials")
+    /// True when credentials come from environment variables (the only
+    /// form whose shape, basic or bearer, the config itself decides).
+    fn has_env_credentials(&self) -> bool {
+        self.credentials_table()
+            .is_some_and(|t| t.contains_key("token_env"))
     }
 
     fn has_username(&self) -> bool {
+        self.credentials_table()
+            .is_some_and(|t| t.contains_key("username_env"))
+    }
+
+    fn credentials_table(&self) -> Option<&toml::Table> {
         self.source
             .settings
             .get("credentials")
             .and_then(|c| c.as_table())
-            .is_some_and(|t| t.contains_key("username_env"))
     }
 
     fn url(&self, field: &str) -> Result<Option<String>> {
@@ -306,70 +326,72 @@ impl Entry<'_> {
         Ok(Some(text.trim_end_matches('/').to_string()))
     }
 
-    /// `credentials = { username_env, token_env }`; with `resolve` the
-    /// variables are read (a missing one is an error naming it).
-    fn credentials(&self, resolve: bool) -> Result<Option<Credentials>> {
+    /// `credentials`: `{ username_env?, token_env }`, `{ file }` or
+    /// `{ secret }` — exactly one form.
+    fn credential_source(&self) -> Result<Option<CredentialSource>> {
         let Some(value) = self.source.settings.get("credentials") else {
             return Ok(None);
         };
         let field = "credentials";
-        let table = value
-            .as_table()
-            .ok_or_else(|| self.error(field, "a table like { token_env = \"VAR\" }"))?;
+        let table = value.as_table().ok_or_else(|| {
+            self.error(
+                field,
+                "a table like { token_env = \"VAR\" }, { file = \"path\" } or { secret = \"name\" }",
+            )
+        })?;
         for k in table.keys() {
-            if !["username_env", "token_env", "secret"].contains(&k.as_str()) {
+            if !["username_env", "token_env", "secret", "file"].contains(&k.as_str()) {
                 return Err(self.error(
                     &format!("credentials.{k}"),
-                    "absent: allowed keys are username_env, token_env, secret",
+                    "absent: allowed keys are username_env, token_env, file, secret",
                 ));
             }
         }
-        if table.contains_key("secret") {
-            return Err(Error::Config(format!(
-                "{}: `{}.credentials.secret` (AWS Secrets Manager) is not available in this build; use token_env",
-                self.origin, self.key
-            )));
-        }
-        let var = |name: &str| -> Result<Option<String>> {
+        let text = |name: &str, expected: &str| -> Result<Option<String>> {
             match table.get(name) {
                 None => Ok(None),
-                Some(v) => v.as_str().map(|s| Some(s.to_string())).ok_or_else(|| {
-                    self.error(
-                        &format!("credentials.{name}"),
-                        "an environment variable name",
-                    )
-                }),
+                Some(v) => v
+                    .as_str()
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| Some(t.to_string()))
+                    .ok_or_else(|| self.error(&format!("credentials.{name}"), expected)),
             }
         };
-        let token_env = var("token_env")?.ok_or_else(|| {
+        let var = "an environment variable name";
+        let token_env = text("token_env", var)?;
+        let username_env = text("username_env", var)?;
+        let file = text("file", "a path to a JSON file")?;
+        let secret = text("secret", "a secret name, e.g. \"vaultiq/jira\"")?;
+        let forms = [token_env.is_some(), file.is_some(), secret.is_some()];
+        if forms.iter().filter(|f| **f).count() > 1 {
+            return Err(self.error(
+                field,
+                "one of `token_env` (with `username_env`), `file` or `secret`, not several",
+            ));
+        }
+        if let Some(path) = file {
+            return Ok(Some(CredentialSource::File(PathBuf::from(path))));
+        }
+        if let Some(name) = secret {
+            return Ok(Some(CredentialSource::Named(name)));
+        }
+        let token_env = token_env.ok_or_else(|| {
             self.error(
                 "credentials.token_env",
-                "set (the variable holding the token)",
+                "set (the variable holding the token), or use `file` or `secret`",
             )
         })?;
-        let username_env = var("username_env")?;
-        if !resolve {
-            return Ok(None);
-        }
-        let read = |name: &str, field: &str| {
-            std::env::var(name).map_err(|_| {
-                Error::Config(format!(
-                    "{}: `{}.credentials.{field}` names the environment variable `{name}`, which is not set",
-                    self.origin, self.key
-                ))
-            })
-        };
-        let token = read(&token_env, "token_env")?;
-        let username = match username_env {
-            Some(name) => Some(read(&name, "username_env")?),
-            None => None,
-        };
-        Ok(Some(Credentials { username, token }))
+        Ok(Some(CredentialSource::Env {
+            username_env,
+            token_env,
+        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use crate::config::Config;
 
     fn error_of(text: &str) -> String {
@@ -501,5 +523,72 @@ mod tests {
         let err = config.and_then(|c| c.connectors().map(|_| ()));
         let text = err.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(text.contains("VAULTIQ_TEST_SURELY_UNSET_VAR"), "{text}");
+    }
+
+    #[test]
+    fn secret_credentials_need_a_secret_store() -> crate::Result<()> {
+        let text =
+            format!("{GH}repos = [\"a/b\"]\ncredentials = {{ secret = \"vaultiq/github\" }}");
+        let config = Config::parse(&text, "vaultiq.toml")?;
+        let err = config
+            .connectors()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("vaultiq/github") && err.contains("not available in this build"),
+            "{err}"
+        );
+        #[derive(Debug)]
+        struct Store;
+        #[async_trait::async_trait]
+        impl crate::connector::SecretProvider for Store {
+            fn kind(&self) -> &str {
+                "test store"
+            }
+            async fn secret(&self, _name: &str) -> crate::Result<crate::connector::Secret> {
+                Ok(crate::connector::Secret::new([("token", "ghp_x")]))
+            }
+        }
+        let connectors = config.connectors_with_secrets(Some(std::sync::Arc::new(Store)))?;
+        assert_eq!(connectors.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn credential_forms_are_exclusive_and_files_are_read() -> crate::Result<()> {
+        assert!(error_of(&format!(
+            "{GH}repos = [\"a/b\"]\ncredentials = {{ token_env = \"T\", file = \"s.json\" }}"
+        ))
+        .contains("not several"));
+        let dir =
+            tempfile::tempdir().map_err(|e| crate::Error::io("tempdir", Path::new("."), e))?;
+        let path = dir.path().join("jira.json");
+        std::fs::write(
+            &path,
+            r#"{"server": "https://x", "username": "a@b", "api_token": "t"}"#,
+        )
+        .map_err(|e| crate::Error::io("write", &path, e))?;
+        let jira = format!(
+            "[[sources]]\ntype = \"jira\"\nname = \"j\"\nbase_url = \"https://x\"\nprojects = [\"OPS\"]\ncredentials = {{ file = {:?} }}\n",
+            path.display().to_string()
+        );
+        assert_eq!(Config::parse(&jira, "vaultiq.toml")?.connectors()?.len(), 1);
+        let missing = jira.replace("jira.json", "absent.json");
+        let err = Config::parse(&missing, "vaultiq.toml")?
+            .connectors()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("absent.json"), "{err}");
+        std::fs::write(&path, r#"{"username": "a@b"}"#)
+            .map_err(|e| crate::Error::io("write", &path, e))?;
+        let err = Config::parse(&jira, "vaultiq.toml")?
+            .connectors()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("has no") && err.contains("api_token"), "{err}");
+        Ok(())
     }
 }

@@ -18,9 +18,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use tokio_util::sync::CancellationToken;
-
-use super::http::{Auth, HttpClient, RetryPolicy};
+use super::client::{ClientSettings, ClientSettingsBuilder};
+use super::http::HttpClient;
 use super::{Checkpoint, Connector, FetchBatch, SourceDocument};
 use crate::convert::mrkdwn::{mentioned_users, mrkdwn_to_text};
 use crate::{Document, Error, Result, SourceType};
@@ -51,24 +50,22 @@ const NOISE: &[&str] = &[
 pub struct SlackConnectorBuilder {
     name: String,
     base_url: String,
-    token: Option<String>,
     channels: Vec<String>,
     lookback: Duration,
     page_size: u32,
-    policy: RetryPolicy,
-    cancel: CancellationToken,
+    client: ClientSettings,
+}
+
+impl ClientSettingsBuilder for SlackConnectorBuilder {
+    fn client_settings(&mut self) -> &mut ClientSettings {
+        &mut self.client
+    }
 }
 
 impl SlackConnectorBuilder {
     /// API host (default `https://slack.com`).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
-        self
-    }
-
-    /// Bot token (`xoxb-...`).
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
         self
     }
 
@@ -94,24 +91,13 @@ impl SlackConnectorBuilder {
         self
     }
 
-    /// Retry and wait bounds of the HTTP client.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Aborts requests and rate-limit waits (with [`crate::Error::Cancelled`]) once `token` is cancelled.
-    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
-        self.cancel = token;
-        self
-    }
-
     /// Builds the connector.
     pub fn build(self) -> Result<SlackConnector> {
-        let auth = self.token.map_or(Auth::None, Auth::Bearer);
-        let http = HttpClient::with_policy(&self.name, &self.base_url, auth, self.policy)?
-            .cancel_on(self.cancel)
-            .auth_hint("the bot token (`credentials.token_env`) and its scopes (channels:history, groups:history, channels:read, groups:read, users:read)");
+        let http = self.client.client(
+            &self.name,
+            &self.base_url,
+            "the bot token (`credentials`) and its scopes (channels:history, groups:history, channels:read, groups:read, users:read)".into(),
+        )?;
         Ok(SlackConnector {
             name: self.name,
             channels: self.channels,
@@ -194,12 +180,10 @@ impl SlackConnector {
         SlackConnectorBuilder {
             name: name.to_string(),
             base_url: DEFAULT_BASE_URL.to_string(),
-            token: None,
             channels: Vec::new(),
             lookback: Duration::from_secs(14 * 24 * 3600),
             page_size: 200,
-            policy: RetryPolicy::default(),
-            cancel: CancellationToken::new(),
+            client: ClientSettings::default(),
         }
     }
 
@@ -222,7 +206,7 @@ impl SlackConnector {
         let message = match code {
             "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked"
             | "token_expired" => {
-                format!("{method} failed: `{code}`; check the bot token (`credentials.token_env`)")
+                format!("{method} failed: `{code}`; check the bot token (`credentials`)")
             }
             "missing_scope" => format!(
                 "{method} failed: `missing_scope` (needed: {}); add the scope to the Slack app",
