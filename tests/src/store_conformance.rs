@@ -382,18 +382,13 @@ pub async fn rankings_are_clear_cut(store: &dyn VectorStore, caps: Caps) {
     if caps.ranking {
         assert_eq!(keyword[0].chunk.id, format!("{TLS}#0"));
         assert_eq!(keyword.len(), 1, "no other passage says certbot");
-        let top: BTreeSet<&str> = failover
+        let top: BTreeSet<String> = failover
             .iter()
             .take(2)
-            .map(|h| h.chunk.id.as_str())
+            .map(|h| h.chunk.id.clone())
             .collect();
-        assert_eq!(
-            top,
-            [format!("{FAILOVER}#0"), format!("{FAILOVER}#1")]
-                .iter()
-                .map(String::as_str)
-                .collect()
-        );
+        let expected: BTreeSet<String> = [format!("{FAILOVER}#0"), format!("{FAILOVER}#1")].into();
+        assert_eq!(top, expected);
         assert!(failover[0].score >= failover[1].score);
     }
     // Vector: the exact vector of a chunk finds that chunk first, and its
@@ -617,18 +612,13 @@ pub async fn bad_batches_change_nothing(store: &dyn VectorStore, _caps: Caps) {
 /// cleanup future)` or `None` to skip (service not configured).
 #[macro_export]
 macro_rules! conformance_suite {
-    ($make:expr) => {
-        $crate::conformance_suite!(@one upsert_reads_back, $make, by_ref);
-        $crate::conformance_suite!(@one reupsert_is_idempotent, $make, by_ref);
-        $crate::conformance_suite!(@one delete_removes_documents, $make, by_ref);
-        $crate::conformance_suite!(@one filters_select_exact_sets, $make, by_ref);
-        $crate::conformance_suite!(@one rankings_are_clear_cut, $make, by_ref);
-        $crate::conformance_suite!(@one unicode_round_trips, $make, by_ref);
-        $crate::conformance_suite!(@one large_batch, $make, by_ref);
-        $crate::conformance_suite!(@one bad_batches_change_nothing, $make, by_ref);
-        $crate::conformance_suite!(@one concurrent_writers, $make, by_arc);
+    (@call by_ref, $check:ident, $store:ident, $caps:ident) => {
+        $crate::store_conformance::$check($store.as_ref(), $caps).await
     };
-    (@one $check:ident, $make:expr, $how:ident) => {
+    (@call by_arc, $check:ident, $store:ident, $caps:ident) => {
+        $crate::store_conformance::$check(::std::sync::Arc::clone(&$store), $caps).await
+    };
+    (@one $check:ident, $make:ident, $how:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $check() {
             let Some((store, caps, cleanup)) = $make(stringify!($check)).await else {
@@ -638,11 +628,16 @@ macro_rules! conformance_suite {
             cleanup.await;
         }
     };
-    (@call by_ref, $check:ident, $store:ident, $caps:ident) => {
-        $crate::store_conformance::$check($store.as_ref(), $caps).await
-    };
-    (@call by_arc, $check:ident, $store:ident, $caps:ident) => {
-        $crate::store_conformance::$check(::std::sync::Arc::clone(&$store), $caps).await
+    ($make:ident) => {
+        $crate::conformance_suite!(@one upsert_reads_back, $make, by_ref);
+        $crate::conformance_suite!(@one reupsert_is_idempotent, $make, by_ref);
+        $crate::conformance_suite!(@one delete_removes_documents, $make, by_ref);
+        $crate::conformance_suite!(@one filters_select_exact_sets, $make, by_ref);
+        $crate::conformance_suite!(@one rankings_are_clear_cut, $make, by_ref);
+        $crate::conformance_suite!(@one unicode_round_trips, $make, by_ref);
+        $crate::conformance_suite!(@one large_batch, $make, by_ref);
+        $crate::conformance_suite!(@one bad_batches_change_nothing, $make, by_ref);
+        $crate::conformance_suite!(@one concurrent_writers, $make, by_arc);
     };
 }
 

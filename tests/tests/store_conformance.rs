@@ -19,6 +19,8 @@ fn unique(check: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
+    // Short enough for a table prefix (40 characters at most).
+    let check: String = check.chars().take(12).collect();
     format!("t{}_{nanos}_{check}", std::process::id())
 }
 

@@ -135,19 +135,18 @@ pub fn matches(clause: &Value, source: &Value) -> Result<bool, Invalid> {
                     return Err(format!("[bool] query does not support [{key}]"));
                 }
             }
+            // Every clause is evaluated (no short cut) so a malformed one
+            // is reported even when an earlier one already failed.
+            let mut ok = true;
             for clause in list("must").iter().chain(list("filter").iter()) {
-                if !matches(clause, source)? {
-                    return Ok(false);
-                }
+                ok &= matches(clause, source)?;
             }
             for clause in &list("must_not") {
-                if matches(clause, source)? {
-                    return Ok(false);
-                }
+                ok &= !matches(clause, source)?;
             }
             let should = list("should");
             if should.is_empty() {
-                return Ok(true);
+                return Ok(ok);
             }
             let needed = body
                 .get("minimum_should_match")
@@ -165,7 +164,7 @@ pub fn matches(clause: &Value, source: &Value) -> Result<bool, Invalid> {
                     hits += 1;
                 }
             }
-            Ok(hits >= needed)
+            Ok(ok && hits >= needed)
         }
         other => Err(format!("unknown query [{other}]")),
     }
@@ -387,6 +386,8 @@ pub fn search(
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         scored.truncate(k);
     } else {
+        // Validate the query even when there is nothing to match.
+        matches(&query, &Value::Null)?;
         for record in records {
             if matches(&query, &record.source)? {
                 scored.push((score(&query, &record.source)?, record));

@@ -3,7 +3,7 @@
 //! The SQL sticks to what Amazon Aurora PostgreSQL and RDS offer with the
 //! `vector` extension (0.8+): no other extensions, no superuser settings.
 //! Migrations run under a transaction-scoped advisory lock, so several
-//! processes opening the same store at once migrate it exactly once.
+//! processes opening stores at once migrate each exactly once.
 
 use tokio_postgres::Client;
 
@@ -63,9 +63,11 @@ pub(crate) async fn migrate(
         .transaction()
         .await
         .map_err(|e| pg("starting the migration", e))?;
+    // One lock for every VaultIQ schema in the database: `CREATE EXTENSION`
+    // races between stores with different prefixes otherwise.
     tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtext($1))",
-        &[&tables.chunks],
+        "SELECT pg_advisory_xact_lock(hashtext('vaultiq-schema'))",
+        &[],
     )
     .await
     .map_err(|e| pg("locking the schema", e))?;
