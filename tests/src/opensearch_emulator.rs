@@ -13,7 +13,12 @@
 //! It ranks exactly (k-NN) or naively (`match`): tests check the protocol
 //! against it, never ranking quality.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 mod mapping;
 mod search;

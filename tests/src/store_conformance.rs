@@ -30,7 +30,7 @@ pub struct Caps {
 
 /// A unit vector mostly along `topic`, tilted towards `detail`.
 pub fn topic_vector(topic: usize, detail: usize) -> Vec<f32> {
-    let mut v = vec![0.0f32; DIMENSION];
+    let mut v = [0.0f32; DIMENSION];
     v[topic % 8] = 0.95;
     v[8 + detail % 8] = 0.3;
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
