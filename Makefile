@@ -15,7 +15,7 @@ demo: model
 	$(CARGO) run --quiet --release --bin vaultiq -- --data-dir "$$dir" ask "$(Q)"
 
 ## Every test: formatting, lints, unit + integration + end-to-end tests, fixture parity.
-test: model lint unit fixtures python
+test: model lint unit fixtures test-stores python
 
 model:
 	@scripts/fetch-model >/dev/null
@@ -34,6 +34,14 @@ fixtures:
 # The Python bindings: builds them into a venv, runs pytest and mypy --strict.
 python: model
 	scripts/test-python
+
+.PHONY: test-stores
+## Store conformance on a throw-away PostgreSQL + pgvector (started and
+## stopped here); the embedded and OpenSearch-emulator runs are in `unit`.
+test-stores:
+	pg_env="$$(scripts/start-postgres)"; eval "$$pg_env"; \
+	trap 'scripts/stop-postgres "$$VAULTIQ_PG_DATA"' EXIT; \
+	$(CARGO) test --workspace --all-features --test store_conformance -- pgvector::
 
 ## Benchmarks (not part of `make test`).
 bench: model bench-scale

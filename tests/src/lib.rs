@@ -3,6 +3,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod opensearch_emulator;
+pub mod store_conformance;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

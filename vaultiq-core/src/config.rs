@@ -151,6 +151,20 @@ pub struct StoreConfig {
     pub url: Option<String>,
     /// Index or table name of a remote store.
     pub index: Option<String>,
+    /// Environment variable holding the url instead (pgvector: it carries the password).
+    pub url_env: Option<String>,
+    /// pgvector: pooled connections at most.
+    pub max_connections: Option<usize>,
+    /// opensearch: `none` (default), `basic`, `aoss` (Serverless SigV4) or `es` (managed SigV4).
+    pub auth: Option<String>,
+    /// opensearch SigV4: AWS region (default `$AWS_REGION`).
+    pub region: Option<String>,
+    /// opensearch basic auth: variable holding the user name (default `OPENSEARCH_USERNAME`).
+    pub username_env: Option<String>,
+    /// opensearch basic auth: variable holding the password (default `OPENSEARCH_PASSWORD`).
+    pub password_env: Option<String>,
+    /// opensearch: `innerproduct` (default) or `cosinesimil`.
+    pub space_type: Option<String>,
 }
 
 impl StoreConfig {
@@ -165,6 +179,13 @@ impl Default for StoreConfig {
             kind: Self::default_kind(),
             url: None,
             index: None,
+            url_env: None,
+            max_connections: None,
+            auth: None,
+            region: None,
+            username_env: None,
+            password_env: None,
+            space_type: None,
         }
     }
 }
@@ -412,12 +433,17 @@ impl Config {
             &["local"],
             &["bedrock"],
         )?;
-        supported(
-            "store.kind",
-            &self.store.kind,
-            &["embedded"],
-            &["opensearch", "pgvector"],
-        )?;
+        #[allow(unused_mut)]
+        let mut stores_here = vec!["embedded"];
+        #[cfg(feature = "aws-opensearch")]
+        stores_here.push("opensearch");
+        #[cfg(feature = "pgvector")]
+        stores_here.push("pgvector");
+        let stores_later: Vec<&str> = ["opensearch", "pgvector"]
+            .into_iter()
+            .filter(|k| !stores_here.contains(k))
+            .collect();
+        supported("store.kind", &self.store.kind, &stores_here, &stores_later)?;
         supported(
             "answerer.kind",
             &self.answerer.kind,
@@ -671,10 +697,15 @@ impl Config {
         if let Some(min) = self.answerer.min_relevance {
             answerer = answerer.with_min_relevance(min);
         }
+        let dimension = embedder.dimension();
         let embedder: Arc<dyn Embedder> = Arc::new(embedder);
+        let remote_store = crate::store::from_config(&self.store, dimension)?;
         let mut builder = KnowledgeBase::local_builder(&self.data_dir(), embedder)?
             .chunker(Arc::new(chunker))
             .answerer(Arc::new(answerer));
+        if let Some(store) = remote_store {
+            builder = builder.store(store);
+        }
         for connector in self.connectors()? {
             builder = builder.source(connector);
         }
@@ -708,7 +739,11 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         assert!(error_of("[store]\nkind = \"faiss\"").contains("store.kind"));
-        assert!(error_of("[store]\nkind = \"opensearch\"").contains("not available in this build"));
+        if !cfg!(feature = "aws-opensearch") {
+            assert!(
+                error_of("[store]\nkind = \"opensearch\"").contains("not available in this build")
+            );
+        }
         assert!(error_of("[embedder]\nkindd = \"local\"").contains("kindd"));
         assert!(error_of("[chunker]\nchunk_size = 10\nchunk_overlap = 20").contains("chunk_size"));
         assert!(error_of("[[sources]]\ntype = \"files\"\nname = \"a\"").contains("sources[0].path"));

@@ -3,11 +3,22 @@
 //! Stores return one ranked list per retriever; fusing them into the hybrid
 //! ranking happens in [`fusion`], in core code, so every store ranks alike.
 
+mod batch;
 mod embedded;
+mod from_config;
 pub mod fusion;
+#[cfg(feature = "aws-opensearch")]
+mod opensearch;
+#[cfg(feature = "pgvector")]
+mod pgvector;
 
 pub use embedded::EmbeddedStore;
 pub use embedded::{EmbeddedStoreOptions, VectorIndexInfo};
+pub(crate) use from_config::from_config;
+#[cfg(feature = "aws-opensearch")]
+pub use opensearch::{OpenSearchAuth, OpenSearchStore, OpenSearchStoreBuilder, SpaceType};
+#[cfg(feature = "pgvector")]
+pub use pgvector::{PgVectorStore, PgVectorStoreBuilder};
 
 use std::collections::BTreeMap;
 
