@@ -8,8 +8,8 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use vaultiq_core::connector::http::RetryPolicy;
 use vaultiq_core::connector::{
-    ConfluenceConnector, Connector, Deployment, FilesConnector, GithubConnector, GithubInclude,
-    JiraConnector, SlackConnector,
+    ClientSettingsBuilder, ConfluenceConnector, Connector, Deployment, FilesConnector,
+    GithubConnector, GithubInclude, JiraConnector, SlackConnector,
 };
 
 use crate::errors::check;
@@ -136,7 +136,7 @@ impl PySlack {
         let mut builder =
             SlackConnector::builder(name).retry_policy(retry_policy(max_attempts, timeout)?);
         if let Some(token) = token {
-            builder = builder.token(token);
+            builder = builder.bearer_token(token);
         }
         if let Some(channels) = channels {
             builder = builder.channels(channels);
@@ -216,7 +216,7 @@ impl PyGitHub {
         let mut builder = GithubConnector::builder(name, repos)
             .retry_policy(retry_policy(max_attempts, timeout)?);
         if let Some(token) = token {
-            builder = builder.token(token);
+            builder = builder.bearer_token(token);
         }
         if let Some(url) = base_url {
             builder = builder.base_url(url);
