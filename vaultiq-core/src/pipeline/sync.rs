@@ -6,7 +6,7 @@
 //! anywhere means the next run repeats at most one batch, and repeating a
 //! batch replaces chunks instead of adding them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -203,9 +203,14 @@ async fn run(
             .instrument(tracing::info_span!("fetch"))
             .await?;
         current.fetched += batch.documents.len();
-        let in_flight: HashSet<String> = pending
+        let in_flight: HashMap<String, String> = pending
             .as_ref()
-            .map(|p| p.documents.iter().map(|d| d.document.id.clone()).collect())
+            .map(|p| {
+                p.documents
+                    .iter()
+                    .map(|d| (d.document.id.clone(), d.document.content_hash.clone()))
+                    .collect()
+            })
             .unwrap_or_default();
         let (prepared, stored) = tokio::join!(
             prepare_batch(parts, &name, batch.documents, &in_flight, options),
@@ -314,14 +319,15 @@ async fn store_documents(
 }
 
 /// Lake write, change detection, chunking and embedding of one batch.
-/// Documents in `in_flight` (the batch being stored meanwhile) are never
-/// skipped: their recorded hash may be about to change. Returns the
-/// documents to store and how many were unchanged.
+/// `in_flight` holds the ids and hashes of the batch being stored
+/// meanwhile: for those, the recorded hash is about to change, so they are
+/// compared with the in-flight version instead. Returns the documents to
+/// store and how many were unchanged.
 async fn prepare_batch(
     parts: &SyncParts<'_>,
     source_name: &str,
     documents: Vec<SourceDocument>,
-    in_flight: &HashSet<String>,
+    in_flight: &HashMap<String, String>,
     options: &SyncOptions,
 ) -> Result<(Vec<IndexedDocument>, usize)> {
     if documents.is_empty() {
@@ -363,7 +369,8 @@ async fn prepare_batch(
         if !seen.insert(doc.id.clone()) {
             continue;
         }
-        if !in_flight.contains(&doc.id) && known.get(&doc.id) == Some(&doc.content_hash) {
+        let stored_hash = in_flight.get(&doc.id).or_else(|| known.get(&doc.id));
+        if stored_hash == Some(&doc.content_hash) {
             unchanged += 1;
         } else {
             changed.push(doc);
