@@ -2,6 +2,12 @@
 //! synchronous and connecting is not, so the store connects (and migrates
 //! or creates its index) on first use, once; a failed connection is
 //! reported by that call and tried again by the next.
+// Only the remote stores (cargo features `pgvector`, `aws-opensearch`) use
+// these; a build without either keeps them compiled but unused.
+#![cfg_attr(
+    not(any(feature = "pgvector", feature = "aws-opensearch")),
+    allow(dead_code, unused_imports)
+)]
 
 use std::sync::Arc;
 
