@@ -1,7 +1,8 @@
-//! Checks shared by the remote stores before anything is written, so a bad
+//! Checks shared by the stores before anything is written, so a bad
 //! batch is rejected whole and nothing already stored is touched.
-// Only the remote stores (cargo features `pgvector`, `aws-opensearch`) use
-// these; a build without either keeps them compiled but unused.
+// `validate` serves every store; the rest only the remote stores (cargo
+// features `pgvector`, `aws-opensearch`), so a build without either keeps
+// them compiled but unused.
 #![cfg_attr(
     not(any(feature = "pgvector", feature = "aws-opensearch")),
     allow(dead_code, unused_imports)

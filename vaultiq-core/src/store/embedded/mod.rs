@@ -228,7 +228,7 @@ impl State {
                 None => 0,
             },
         };
-        validate(documents, dimension)?;
+        crate::store::batch::validate(documents, dimension)?;
         let tx = self.conn.transaction()?;
         if dimension > 0 {
             tx.execute(
@@ -478,43 +478,6 @@ fn filter_clause(filter: &Filter, first: usize) -> (String, Vec<Value>) {
         ));
     }
     (clauses.join(" AND "), values)
-}
-
-/// Rejects a batch that would leave the index inconsistent, before writing.
-fn validate(documents: &[IndexedDocument], dimension: usize) -> Result<()> {
-    for indexed in documents {
-        let id = &indexed.document.id;
-        if indexed.chunks.len() != indexed.vectors.len() {
-            return Err(Error::InvalidInput(format!(
-                "document `{id}` has {} chunks but {} vectors",
-                indexed.chunks.len(),
-                indexed.vectors.len()
-            )));
-        }
-        for (chunk, vector) in indexed.chunks.iter().zip(&indexed.vectors) {
-            if chunk.document_id != *id {
-                return Err(Error::InvalidInput(format!(
-                    "chunk `{}` does not belong to document `{id}`",
-                    chunk.id
-                )));
-            }
-            if vector.len() != dimension {
-                return Err(Error::InvalidInput(format!(
-                    "vector of chunk `{}` has {} dimensions, the store holds {dimension}; \
-                     a different embedding model needs a new data directory",
-                    chunk.id,
-                    vector.len()
-                )));
-            }
-            if vector.iter().any(|x| !x.is_finite()) {
-                return Err(Error::InvalidInput(format!(
-                    "vector of chunk `{}` holds NaN or infinity",
-                    chunk.id
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[async_trait]
