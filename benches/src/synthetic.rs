@@ -10,8 +10,10 @@ use vaultiq_core::{Chunk, Document, SourceType};
 
 /// Vector size of all-MiniLM-L6-v2.
 pub const DIM: usize = 384;
-const CHUNKS_PER_DOC: usize = 10;
-const DOCS_PER_WRITE: usize = 500;
+/// Chunks per synthetic document.
+pub const CHUNKS_PER_DOC: usize = 10;
+/// Documents per upsert when a bench fills a store.
+pub const DOCS_PER_WRITE: usize = 500;
 
 /// A random unit vector.
 pub fn unit_vector(rng: &mut StdRng) -> Vec<f32> {
@@ -20,38 +22,42 @@ pub fn unit_vector(rng: &mut StdRng) -> Vec<f32> {
     v.into_iter().map(|x| x / norm).collect()
 }
 
+/// The synthetic corpus of `chunks` chunks (10 per document, real-looking
+/// passages, random unit vectors), the same for every store and run.
+pub fn documents(chunks: usize) -> Vec<IndexedDocument> {
+    let mut rng = StdRng::seed_from_u64(3);
+    let texts = crate::passages(2000, 60);
+    (0..chunks.div_ceil(CHUNKS_PER_DOC))
+        .map(|d| {
+            let doc = Document::new(
+                SourceType::Files,
+                "bench",
+                &format!("doc{d}"),
+                format!("Doc {d}"),
+                "",
+            );
+            let doc_chunks: Vec<Chunk> = (0..CHUNKS_PER_DOC)
+                .map(|i| {
+                    let text = texts[(d * CHUNKS_PER_DOC + i) % texts.len()].clone();
+                    Chunk::new(&doc, i as u32, text, vec![], 0)
+                })
+                .collect();
+            let vectors = (0..CHUNKS_PER_DOC).map(|_| unit_vector(&mut rng)).collect();
+            IndexedDocument {
+                document: doc,
+                chunks: doc_chunks,
+                vectors,
+            }
+        })
+        .collect()
+}
+
 /// Opens a store in `dir` holding `chunks` chunks (10 per document).
 pub async fn build_store(dir: &Path, chunks: usize) -> vaultiq_core::Result<EmbeddedStore> {
     let store = EmbeddedStore::open(dir)?;
-    let mut rng = StdRng::seed_from_u64(3);
-    let texts = crate::passages(2000, 60);
-    let mut batch = Vec::with_capacity(DOCS_PER_WRITE);
-    for d in 0..chunks.div_ceil(CHUNKS_PER_DOC) {
-        let doc = Document::new(
-            SourceType::Files,
-            "bench",
-            &format!("doc{d}"),
-            format!("Doc {d}"),
-            "",
-        );
-        let doc_chunks: Vec<Chunk> = (0..CHUNKS_PER_DOC)
-            .map(|i| {
-                let text = texts[(d * CHUNKS_PER_DOC + i) % texts.len()].clone();
-                Chunk::new(&doc, i as u32, text, vec![], 0)
-            })
-            .collect();
-        let vectors = (0..CHUNKS_PER_DOC).map(|_| unit_vector(&mut rng)).collect();
-        batch.push(IndexedDocument {
-            document: doc,
-            chunks: doc_chunks,
-            vectors,
-        });
-        if batch.len() == DOCS_PER_WRITE {
-            store.upsert(&batch).await?;
-            batch.clear();
-        }
+    for batch in documents(chunks).chunks(DOCS_PER_WRITE) {
+        store.upsert(batch).await?;
     }
-    store.upsert(&batch).await?;
     Ok(store)
 }
 

@@ -12,12 +12,9 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use vaultiq_benches::metrics::percentile;
-use vaultiq_benches::synthetic::{unit_vector, DIM};
+use vaultiq_benches::synthetic::{self, unit_vector, DIM, DOCS_PER_WRITE};
 use vaultiq_core::store::{EmbeddedStore, Filter, IndexedDocument, PgVectorStore, VectorStore};
-use vaultiq_core::{Chunk, Document, SourceType};
 
-const CHUNKS_PER_DOC: usize = 10;
-const DOCS_PER_WRITE: usize = 500;
 const KEYWORD_QUERIES: &[&str] = &[
     "restore the postgres backup",
     "rotate certificate before the incident",
@@ -41,32 +38,7 @@ struct Args {
 
 /// The synthetic corpus in upsert batches (same data for every store).
 fn batches(chunks: usize) -> Vec<Vec<IndexedDocument>> {
-    let mut rng = StdRng::seed_from_u64(3);
-    let texts = vaultiq_benches::passages(2000, 60);
-    let documents: Vec<IndexedDocument> = (0..chunks.div_ceil(CHUNKS_PER_DOC))
-        .map(|d| {
-            let doc = Document::new(
-                SourceType::Files,
-                "bench",
-                &format!("doc{d}"),
-                format!("Doc {d}"),
-                "",
-            );
-            let doc_chunks: Vec<Chunk> = (0..CHUNKS_PER_DOC)
-                .map(|i| {
-                    let text = texts[(d * CHUNKS_PER_DOC + i) % texts.len()].clone();
-                    Chunk::new(&doc, i as u32, text, vec![], 0)
-                })
-                .collect();
-            let vectors = (0..CHUNKS_PER_DOC).map(|_| unit_vector(&mut rng)).collect();
-            IndexedDocument {
-                document: doc,
-                chunks: doc_chunks,
-                vectors,
-            }
-        })
-        .collect();
-    documents
+    synthetic::documents(chunks)
         .chunks(DOCS_PER_WRITE)
         .map(<[IndexedDocument]>::to_vec)
         .collect()
