@@ -101,16 +101,7 @@ impl PyConfluence {
             .include_blogposts(include_blogposts)
             .deployment(self::deployment(deployment)?)
             .retry_policy(retry_policy(max_attempts, timeout)?);
-        builder = match (username, token) {
-            (Some(user), Some(token)) => builder.basic_auth(user, token),
-            (None, Some(token)) => builder.bearer_token(token),
-            (Some(_), None) => {
-                return Err(pyo3::exceptions::PyValueError::new_err(
-                    "Confluence: a username needs a token (the API token)",
-                ))
-            }
-            (None, None) => builder,
-        };
+        builder = with_auth(builder, "Confluence", username, token)?;
         Ok(source(check(builder.build())?).add_subclass(PyConfluence))
     }
 }
@@ -179,16 +170,7 @@ impl PyJira {
         if let Some(jql) = jql {
             builder = builder.jql(jql);
         }
-        builder = match (username, token) {
-            (Some(user), Some(token)) => builder.basic_auth(user, token),
-            (None, Some(token)) => builder.bearer_token(token),
-            (Some(_), None) => {
-                return Err(pyo3::exceptions::PyValueError::new_err(
-                    "Jira: a username needs a token (the API token)",
-                ))
-            }
-            (None, None) => builder,
-        };
+        builder = with_auth(builder, "Jira", username, token)?;
         Ok(source(check(builder.build())?).add_subclass(PyJira))
     }
 }
@@ -254,5 +236,23 @@ impl PyFiles {
             builder = builder.batch_size(size);
         }
         Ok(source(check(builder.build())?).add_subclass(PyFiles))
+    }
+}
+
+/// Basic auth (Cloud: username + API token), a bearer token (Data Center
+/// PAT) or none, shared by the Atlassian sources.
+fn with_auth<B: ClientSettingsBuilder>(
+    builder: B,
+    source: &str,
+    username: Option<String>,
+    token: Option<String>,
+) -> PyResult<B> {
+    match (username, token) {
+        (Some(user), Some(token)) => Ok(builder.basic_auth(user, token)),
+        (None, Some(token)) => Ok(builder.bearer_token(token)),
+        (Some(_), None) => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{source}: a username needs a token (the API token)"
+        ))),
+        (None, None) => Ok(builder),
     }
 }
