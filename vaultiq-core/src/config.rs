@@ -1,6 +1,7 @@
 //! `vaultiq.toml`: which implementation each stage uses and which sources
 //! to sync. Every error names the file, the key and what was expected.
 
+mod components;
 pub mod env;
 
 use std::path::{Path, PathBuf};
@@ -8,10 +9,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::answerer::ExtractiveAnswerer;
 use crate::chunker::{ChunkLength, RecursiveChunker};
 use crate::connector::{Connector, FilesConnector};
-use crate::embedder::{Embedder, LocalEmbedder};
+use crate::embedder::LocalEmbedder;
 use crate::{Error, KnowledgeBase, Result, SourceType};
 
 /// The parsed configuration.
@@ -42,6 +42,9 @@ pub struct Config {
     /// The HTTP server.
     #[serde(default)]
     pub server: ServerConfig,
+    /// AWS settings shared by the AWS parts (region, profile, endpoint).
+    #[serde(default)]
+    pub aws: AwsConfig,
     /// Sources to sync.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -277,6 +280,21 @@ impl Default for StateConfig {
     }
 }
 
+/// `[aws]`: what every AWS part shares. Credentials always come from the
+/// standard chain (environment, profile, web identity, container or
+/// instance role); nothing here holds a secret.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Region (default: the chain's, e.g. `AWS_REGION`).
+    pub region: Option<String>,
+    /// Named profile of the shared config files.
+    pub profile: Option<String>,
+    /// Endpoint for every AWS client (a VPC endpoint, or a local emulator);
+    /// a part's own `endpoint_url` wins over it.
+    pub endpoint_url: Option<String>,
+}
+
 /// `[server]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -402,6 +420,7 @@ impl Config {
             lake: LakeConfig::default(),
             state: StateConfig::default(),
             server: ServerConfig::default(),
+            aws: AwsConfig::default(),
             sources: Vec::new(),
             origin: None,
         }
@@ -427,12 +446,12 @@ impl Config {
                 ))
             }
         };
-        supported(
-            "embedder.kind",
-            &self.embedder.kind,
-            &["local"],
-            &["bedrock"],
-        )?;
+        let stage = |key: &str, value: &str| -> Result<()> {
+            let (here, all) = components::available(key);
+            let later: Vec<&str> = all.iter().copied().filter(|k| !here.contains(k)).collect();
+            supported(&format!("{key}.kind"), value, &here, &later)
+        };
+        stage("embedder", &self.embedder.kind)?;
         #[allow(unused_mut)]
         let mut stores_here = vec!["embedded"];
         #[cfg(feature = "aws-opensearch")]
@@ -444,14 +463,9 @@ impl Config {
             .filter(|k| !stores_here.contains(k))
             .collect();
         supported("store.kind", &self.store.kind, &stores_here, &stores_later)?;
-        supported(
-            "answerer.kind",
-            &self.answerer.kind,
-            &["extractive"],
-            &["bedrock"],
-        )?;
-        supported("lake.kind", &self.lake.kind, &["fs"], &["s3"])?;
-        supported("state.kind", &self.state.kind, &["sqlite"], &["dynamodb"])?;
+        stage("answerer", &self.answerer.kind)?;
+        stage("lake", &self.lake.kind)?;
+        stage("state", &self.state.kind)?;
         if !["chars", "tokens"].contains(&self.chunker.length.as_str()) {
             return Err(bad(
                 "chunker.length",
@@ -615,7 +629,7 @@ impl Config {
 
     /// The connectors of `[[sources]]`.
     pub fn connectors(&self) -> Result<Vec<Arc<dyn Connector>>> {
-        self.connectors_with_secrets(crate::connector::settings::default_secret_provider())
+        self.connectors_with_secrets(components::secret_provider(self))
     }
 
     /// The connectors of `[[sources]]`, with `secrets` serving
@@ -681,10 +695,19 @@ impl Config {
     }
 
     /// Opens the knowledge base this config describes, with its sources.
+    /// Remote clients (AWS, databases) connect on first use, so opening
+    /// does no network I/O.
     pub fn open(&self) -> Result<KnowledgeBase> {
-        let embedder = self.local_embedder()?;
-        let length = match self.chunker.length.as_str() {
-            "tokens" => ChunkLength::Tokens(embedder.token_length()),
+        let data_dir = self.data_dir();
+        let (embedder, tokens) = components::embedder(self)?;
+        let length = match (self.chunker.length.as_str(), tokens) {
+            ("tokens", Some(tokens)) => tokens,
+            ("tokens", None) => {
+                return Err(Error::Config(format!(
+                    "`chunker.length = \"tokens\"` needs a tokenizer, and the `{}` embedder has none; use `chars`",
+                    self.embedder.kind
+                )))
+            }
             _ => ChunkLength::Chars,
         };
         let chunker = RecursiveChunker::builder()
@@ -693,19 +716,20 @@ impl Config {
             .length(length)
             .markdown(self.chunker.markdown)
             .build()?;
-        let mut answerer = ExtractiveAnswerer::default();
-        if let Some(min) = self.answerer.min_relevance {
-            answerer = answerer.with_min_relevance(min);
-        }
         let dimension = embedder.dimension();
-        let embedder: Arc<dyn Embedder> = Arc::new(embedder);
-        let remote_store = crate::store::from_config(&self.store, dimension)?;
-        let mut builder = KnowledgeBase::local_builder(&self.data_dir(), embedder)?
+        let store: Arc<dyn crate::store::VectorStore> =
+            match crate::store::from_config(&self.store, dimension)? {
+                Some(remote) => remote,
+                None => Arc::new(crate::store::EmbeddedStore::open(&data_dir)?),
+            };
+        let embedder = crate::embedder::CachedEmbedder::open(embedder, &data_dir)?;
+        let mut builder = KnowledgeBase::builder()
+            .embedder(Arc::new(embedder))
+            .store(store)
             .chunker(Arc::new(chunker))
-            .answerer(Arc::new(answerer));
-        if let Some(store) = remote_store {
-            builder = builder.store(store);
-        }
+            .answerer(components::answerer(self)?)
+            .lake(components::lake(self, &data_dir)?)
+            .state(components::state(self, &data_dir)?);
         for connector in self.connectors()? {
             builder = builder.source(connector);
         }

@@ -25,6 +25,8 @@
 
 pub mod answerer;
 pub mod api;
+#[cfg(feature = "aws-common")]
+pub mod aws;
 pub mod chunker;
 pub mod config;
 pub mod connector;

@@ -56,6 +56,9 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("server", "max_concurrency", Kind::Count),
     ("server", "max_queue", Kind::Count),
     ("server", "request_timeout_secs", Kind::Count),
+    ("aws", "region", Kind::Text),
+    ("aws", "profile", Kind::Text),
+    ("aws", "endpoint_url", Kind::Text),
 ];
 
 /// The variable that overrides `section.key`.

@@ -4,15 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::connector::SourceDocument;
+use crate::lake::key::{decode, encode};
 use crate::lake::Lake;
 use crate::{Error, Result};
-
-/// Everything but unreserved URL characters is encoded, so any id is one
-/// safe file name (no `/`, no `..`).
-const FILE_NAME: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
 
 /// [`Lake`] in a directory; every write is atomic (temp file + rename).
 #[derive(Debug, Clone)]
@@ -39,23 +35,6 @@ impl FsLake {
         self.source_dir(source_name)
             .join(format!("{}.json", encode(document_id)))
     }
-}
-
-/// Percent-encodes an id into a file name; a leading `.` is encoded too so
-/// no record is hidden or named `.`/`..`.
-pub fn encode(id: &str) -> String {
-    let encoded = utf8_percent_encode(id, FILE_NAME).to_string();
-    match encoded.strip_prefix('.') {
-        Some(rest) => format!("%2E{rest}"),
-        None => encoded,
-    }
-}
-
-fn decode(name: &str) -> Option<String> {
-    percent_decode_str(name)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -1,6 +1,7 @@
 //! The raw data lake: one JSON object per document, as fetched.
 
 mod fs;
+pub mod key;
 
 pub use fs::FsLake;
 
