@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -168,17 +169,26 @@ fn progress_of(progress: Option<Py<PyAny>>, raised: &CallbackError) -> Progress 
     }
 }
 
+/// Sync options whose run stops cleanly once `stop` is set (Ctrl-C).
+fn stoppable(stop: Arc<AtomicBool>) -> SyncOptions {
+    SyncOptions {
+        stop: Some(stop),
+        ..SyncOptions::default()
+    }
+}
+
 impl PyKnowledgeBase {
     fn sync_work(
         &self,
         source: Option<String>,
         progress: Progress,
+        stop: Arc<AtomicBool>,
     ) -> impl std::future::Future<Output = vaultiq_core::Result<PySyncReport>> + Send + 'static
     {
         let kb = Arc::clone(&self.kb);
         async move {
             let kb = kb.read_owned().await;
-            let options = SyncOptions::default();
+            let options = stoppable(stop);
             let report = match source {
                 Some(name) => kb.sync_source(&name, &options, progress.as_ref()).await?,
                 None => kb.sync(&options, progress.as_ref()).await?,
@@ -191,13 +201,14 @@ impl PyKnowledgeBase {
         &self,
         connector: Arc<dyn Connector>,
         progress: Progress,
+        stop: Arc<AtomicBool>,
     ) -> impl std::future::Future<Output = vaultiq_core::Result<PySyncReport>> + Send + 'static
     {
         let kb = Arc::clone(&self.kb);
         async move {
             let kb = kb.read_owned().await;
             let report: SyncReport = kb
-                .sync_connector(connector, &SyncOptions::default(), progress.as_ref())
+                .sync_connector(connector, &stoppable(stop), progress.as_ref())
                 .await?;
             Ok(PySyncReport { inner: report })
         }
@@ -343,8 +354,9 @@ impl PyKnowledgeBase {
             .detach(|| Self::files_connector(path, name))
             .map_err(|e| to_py(py, e))?;
         let raised = CallbackError::default();
-        let work = self.connector_work(connector, progress_of(progress, &raised));
-        runtime::block_on_watching(py, work, &raised)
+        let stop = Arc::new(AtomicBool::new(false));
+        let work = self.connector_work(connector, progress_of(progress, &raised), stop.clone());
+        runtime::block_on_watching(py, work, &raised, Some(&stop))
     }
 
     /// Awaitable `ingest`.
@@ -362,7 +374,7 @@ impl PyKnowledgeBase {
         let work = async move {
             let connector = Self::files_connector(path, name)?;
             PyKnowledgeBase { kb }
-                .connector_work(connector, progress)
+                .connector_work(connector, progress, Arc::default())
                 .await
         };
         runtime::awaitable_watching(py, work, raised)
@@ -371,8 +383,9 @@ impl PyKnowledgeBase {
     /// Syncs every added source (or only `source`), calling `progress` with
     /// a `SyncProgress` after each batch; the first exception `progress`
     /// raises is re-raised when the sync has finished. Ctrl-C stops the
-    /// sync at its next await point; what was committed stays, and the
-    /// next sync resumes from there.
+    /// sync once the batch in progress is stored and checkpointed, then
+    /// raises `KeyboardInterrupt`; the next sync resumes from there. A
+    /// second Ctrl-C while it finishes that batch stops at once.
     #[pyo3(signature = (*, progress=None, source=None))]
     fn sync(
         &self,
@@ -381,8 +394,9 @@ impl PyKnowledgeBase {
         source: Option<String>,
     ) -> PyResult<PySyncReport> {
         let raised = CallbackError::default();
-        let work = self.sync_work(source, progress_of(progress, &raised));
-        runtime::block_on_watching(py, work, &raised)
+        let stop = Arc::new(AtomicBool::new(false));
+        let work = self.sync_work(source, progress_of(progress, &raised), stop.clone());
+        runtime::block_on_watching(py, work, &raised, Some(&stop))
     }
 
     /// Awaitable `sync`.
@@ -394,7 +408,7 @@ impl PyKnowledgeBase {
         source: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let raised = CallbackError::default();
-        let work = self.sync_work(source, progress_of(progress, &raised));
+        let work = self.sync_work(source, progress_of(progress, &raised), Arc::default());
         runtime::awaitable_watching(py, work, raised)
     }
 

@@ -2,6 +2,7 @@
 //! and the awaitables, and the wait that keeps Ctrl-C working.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ where
     F: Future<Output = vaultiq_core::Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    block_on_watching(py, work, &CallbackError::default())
+    block_on_watching(py, work, &CallbackError::default(), None)
 }
 
 /// The first exception raised by a Python callback running inside a task
@@ -54,8 +55,18 @@ impl CallbackError {
     }
 }
 
-/// [`block_on`], raising a callback's exception (if any) instead of the result.
-pub fn block_on_watching<T, F>(py: Python<'_>, work: F, callback: &CallbackError) -> PyResult<T>
+/// [`block_on`], raising a callback's exception (if any) instead of the
+/// result. With `stop` (a sync's [`vaultiq_core::SyncOptions::stop`]), the
+/// first interrupt asks the pipeline to stop after the batch in progress is
+/// stored and checkpointed, and waits for that: aborting mid-batch could
+/// leave lake writes running detached, racing the next sync. A second
+/// interrupt while waiting aborts at once.
+pub fn block_on_watching<T, F>(
+    py: Python<'_>,
+    work: F,
+    callback: &CallbackError,
+    stop: Option<&Arc<AtomicBool>>,
+) -> PyResult<T>
 where
     F: Future<Output = vaultiq_core::Result<T>> + Send + 'static,
     T: Send + 'static,
@@ -67,23 +78,37 @@ where
     });
     // The receiver is not `Sync`: it moves into each detached wait and back.
     let mut receiver = receiver;
+    let mut interrupted: Option<PyErr> = None;
     loop {
         let (outcome, back) = py.detach(move || (receiver.recv_timeout(SIGNAL_POLL), receiver));
         receiver = back;
         match outcome {
             Ok(result) => {
+                if let Some(interrupt) = interrupted {
+                    // Stopped cleanly (or finished first): the interrupt
+                    // is what the caller asked for.
+                    return Err(interrupt);
+                }
                 return match callback.take() {
                     Some(raised) => Err(raised),
                     None => errors::check(result),
-                }
+                };
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(interrupt) = py.check_signals() {
-                    task.abort();
-                    // Dropping the future releases its locks and handles;
-                    // wait for that so nothing runs on after the exception.
-                    py.detach(move || while receiver.recv().is_ok() {});
-                    return Err(interrupt);
+                    match (stop, interrupted.is_some()) {
+                        (Some(stop), false) => {
+                            stop.store(true, Ordering::SeqCst);
+                            interrupted = Some(interrupt);
+                        }
+                        _ => {
+                            task.abort();
+                            // Dropping the future releases its locks and handles;
+                            // wait for that so nothing runs on after the exception.
+                            py.detach(move || while receiver.recv().is_ok() {});
+                            return Err(interrupt);
+                        }
+                    }
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {

@@ -339,7 +339,12 @@ class KnowledgeBase:
         progress: Optional[Callable[[SyncProgress], object]] = None,
         source: Optional[str] = None,
     ) -> SyncReport:
-        """Syncs every added source (or only ``source``)."""
+        """Syncs every added source (or only ``source``).
+
+        Ctrl-C stops the sync once the batch in progress is stored and
+        checkpointed, then raises ``KeyboardInterrupt``; the next sync
+        resumes from there.
+        """
     def sync_async(
         self,
         *,

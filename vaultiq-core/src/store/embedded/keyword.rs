@@ -61,6 +61,67 @@ pub(super) fn load_index(conn: &Connection) -> Result<KeywordIndex> {
     Ok(index)
 }
 
+/// Brings `index`, which reflects the change log up to `seq`, up to the
+/// log's head and returns the head. Every chunk row the log names since
+/// `seq` is dropped, then re-read if SQLite still holds it, which is right
+/// whatever mix of inserts, deletes and reused rowids happened. When the
+/// log no longer reaches back to `seq` the index is rebuilt.
+pub(super) fn catch_up(index: &mut KeywordIndex, conn: &Connection, seq: i64) -> Result<i64> {
+    let log = super::vector_index::log_position(conn)?;
+    if log.head == seq {
+        return Ok(seq);
+    }
+    if seq < log.floor || seq > log.head {
+        tracing::info!(
+            seq,
+            head = log.head,
+            "keyword index too far behind; rebuilding"
+        );
+        *index = load_index(conn)?;
+        return Ok(log.head);
+    }
+    let _span = tracing::info_span!("keyword_index.catch_up", from = seq, to = log.head).entered();
+    let mut touched = Vec::new();
+    let mut present = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT l.chunk_rowid, d.source, d.title, c.heading_path, c.text
+             FROM (SELECT DISTINCT chunk_rowid FROM vector_log WHERE seq > ?1 AND seq <= ?2) l
+             LEFT JOIN chunks c ON c.rowid = l.chunk_rowid
+             LEFT JOIN documents d ON d.id = c.document_id",
+        )?;
+        let mut rows = stmt.query([seq, log.head])?;
+        while let Some(row) = rows.next()? {
+            let rowid: i64 = row.get(0)?;
+            touched.push(rowid);
+            let source: Option<String> = row.get(1)?;
+            let (Some(source), Some(title), Some(headings), Some(text)) = (
+                source,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<String>>(4)?,
+            ) else {
+                continue;
+            };
+            let source = source.parse::<SourceType>().map_err(|_| {
+                Error::Corrupt(format!("chunk row {rowid} has unknown source `{source}`"))
+            })?;
+            present.push((rowid, source, indexed_text(rowid, &title, &headings, text)?));
+        }
+    }
+    index.remove_without_text(&touched);
+    for (rowid, source, text) in &present {
+        index.insert(*rowid, *source, text);
+    }
+    Ok(log.head)
+}
+
+/// The last change-log sequence, for an index that was just brought up to
+/// date by other means (a rebuild, or this process's own commit).
+pub(super) fn log_head(conn: &Connection) -> Result<i64> {
+    Ok(super::vector_index::log_position(conn)?.head)
+}
+
 /// The indexed texts of one document's chunks, read before they are
 /// deleted so the index can take their terms out of its statistics.
 pub(super) fn indexed_texts_of_document(

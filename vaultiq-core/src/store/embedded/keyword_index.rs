@@ -224,6 +224,44 @@ impl KeywordIndex {
         }
     }
 
+    /// Removes chunks whose indexed text is no longer known (another
+    /// process deleted or replaced them). Their terms are found by one pass
+    /// over the postings, so document frequencies stay exact; the cost is
+    /// linear in the index, still far below a rebuild.
+    pub(super) fn remove_without_text(&mut self, rowids: &[i64]) {
+        let mut removed = vec![false; self.rowids.len()];
+        let mut any = false;
+        for rowid in rowids {
+            let Some(slot) = self.slot_of.remove(rowid) else {
+                continue;
+            };
+            let index = slot as usize;
+            if !self.live.get(index).copied().unwrap_or(false) {
+                continue;
+            }
+            self.live[index] = false;
+            removed[index] = true;
+            any = true;
+            self.live_count -= 1;
+            self.live_tokens -= u64::from(self.lens[index]);
+        }
+        if !any {
+            return;
+        }
+        for list in &mut self.postings {
+            let gone = list
+                .slots
+                .iter()
+                .filter(|slot| removed[**slot as usize])
+                .count() as u32;
+            list.live_df = list.live_df.saturating_sub(gone);
+        }
+        let dead = self.rowids.len() - self.live_count;
+        if dead >= MIN_DEAD_TO_COMPACT && dead * 4 >= self.rowids.len() {
+            self.compact();
+        }
+    }
+
     fn remove_slot(&mut self, slot: u32, text: &str) {
         let index = slot as usize;
         if !self.live.get(index).copied().unwrap_or(false) {

@@ -9,6 +9,8 @@ mod ann;
 mod ann_store_tests;
 mod keyword;
 mod keyword_analyzer;
+#[cfg(test)]
+mod keyword_follow_tests;
 mod keyword_index;
 mod schema;
 mod vector_index;
@@ -70,6 +72,8 @@ struct State {
     vectors: Option<VectorIndex>,
     /// BM25 index over every chunk's indexed text.
     keywords: KeywordIndex,
+    /// The change-log sequence the keyword index reflects.
+    keyword_seq: i64,
     /// `PRAGMA data_version` when the indexes were last caught up: it
     /// changes when another process commits, and then they catch up.
     data_version: i64,
@@ -111,6 +115,7 @@ impl EmbeddedStore {
             conn,
             vectors: None,
             keywords: KeywordIndex::default(),
+            keyword_seq: 0,
             data_version: 0,
             data_dir: dir.to_path_buf(),
             settings: IndexSettings {
@@ -187,9 +192,8 @@ impl State {
     fn refresh_if_changed(&mut self) -> Result<()> {
         if self.current_data_version()? != self.data_version {
             self.data_version = self.current_data_version()?;
-            // Another process wrote: the vectors follow the change log, the
-            // keyword index is rebuilt from the chunks.
-            self.keywords = keyword::load_index(&self.conn)?;
+            // Another process wrote: both indexes follow the change log.
+            self.keyword_seq = keyword::catch_up(&mut self.keywords, &self.conn, self.keyword_seq)?;
             self.catch_up_vectors()?;
         }
         Ok(())
@@ -199,7 +203,13 @@ impl State {
     /// (from its file or SQLite, the source of truth).
     fn reload(&mut self) -> Result<()> {
         self.data_version = self.current_data_version()?;
-        self.keywords = keyword::load_index(&self.conn)?;
+        {
+            // One snapshot, so the index and its log position agree.
+            let tx = self.conn.unchecked_transaction()?;
+            self.keywords = keyword::load_index(&tx)?;
+            self.keyword_seq = keyword::log_head(&tx)?;
+            tx.finish()?;
+        }
         self.vectors = match self.dimension()? {
             None => None,
             Some(dimension) => Some(VectorIndex::open(
@@ -220,6 +230,18 @@ impl State {
         }
     }
 
+    /// Starts a write: takes the write lock at once, then applies whatever
+    /// another process committed since the last look, so the keyword
+    /// index's in-place updates below land on an index that is current
+    /// and its log position can move to this commit's.
+    fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.keyword_seq = keyword::catch_up(&mut self.keywords, &tx, self.keyword_seq)?;
+        Ok(tx)
+    }
+
     fn upsert(&mut self, documents: &[IndexedDocument]) -> Result<()> {
         let dimension = match self.dimension()? {
             Some(d) => d,
@@ -229,7 +251,7 @@ impl State {
             },
         };
         crate::store::batch::validate(documents, dimension)?;
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         if dimension > 0 {
             tx.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('dimension', ?1)",
@@ -279,6 +301,7 @@ impl State {
                 added_texts.push((rowid, doc.source, chunk.indexed_text(&doc.title)));
             }
         }
+        let head = keyword::log_head(&tx)?;
         tx.commit()?;
         for (rowid, text) in &removed_texts {
             self.keywords.remove(*rowid, text);
@@ -286,22 +309,25 @@ impl State {
         for (rowid, source, text) in &added_texts {
             self.keywords.insert(*rowid, *source, text);
         }
+        self.keyword_seq = head;
         // The vector index follows the change log the commit just wrote
         // (and anything another process wrote before it).
         self.catch_up_vectors()
     }
 
     fn delete(&mut self, document_ids: &[String]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let mut removed_texts = Vec::new();
         for id in document_ids {
             removed_texts.extend(keyword::indexed_texts_of_document(&tx, id)?);
             delete_document(&tx, id)?;
         }
+        let head = keyword::log_head(&tx)?;
         tx.commit()?;
         for (rowid, text) in &removed_texts {
             self.keywords.remove(*rowid, text);
         }
+        self.keyword_seq = head;
         self.catch_up_vectors()
     }
 

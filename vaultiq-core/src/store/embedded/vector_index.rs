@@ -61,12 +61,12 @@ pub(super) struct VectorIndex {
 
 /// Where the change log stands: entries up to `floor` were dropped,
 /// `head` is the last one written.
-struct LogPosition {
-    floor: i64,
-    head: i64,
+pub(super) struct LogPosition {
+    pub(super) floor: i64,
+    pub(super) head: i64,
 }
 
-fn log_position(conn: &Connection) -> Result<LogPosition> {
+pub(super) fn log_position(conn: &Connection) -> Result<LogPosition> {
     let floor = super::schema::meta(conn, "vector_log_floor")?
         .map(|v| v.parse::<i64>())
         .transpose()
