@@ -64,8 +64,7 @@ export const DEFAULTS = {
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 const RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-  3288, 3653,
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
 /** Reads one context value (CDK's `node.tryGetContext`). */
@@ -167,7 +166,11 @@ export function settingsFromContext(
   // Collection and security policy names: 3..32 lowercase characters, and
   // the longest policy name adds `-access`.
   if (typeof namePrefix !== 'string' || !/^[a-z][a-z0-9-]{2,24}$/.test(namePrefix)) {
-    throw new SettingsError('namePrefix', '3..25 lowercase letters, digits or hyphens, starting with a letter', namePrefix);
+    throw new SettingsError(
+      'namePrefix',
+      '3..25 lowercase letters, digits or hyphens, starting with a letter',
+      namePrefix,
+    );
   }
   const apiAuth = oneOf('apiAuth', get('apiAuth') ?? DEFAULTS.apiAuth, ['iam', 'jwt', 'none'] as const);
   let jwtIssuer: string | undefined;

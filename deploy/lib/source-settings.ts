@@ -117,7 +117,11 @@ export function validateSourceSettings(key: string, type: SourceType, settings: 
   if (type === 'github' && !nonEmpty('repos')) {
     fail(`${key}.repos`, 'a non-empty list of `owner/name`', checked.repos);
   }
-  if (type === 'github' && nonEmpty('repos') && !(checked.repos as string[]).every((r) => /^[^/\s]+\/[^/\s]+$/.test(r))) {
+  if (
+    type === 'github' &&
+    nonEmpty('repos') &&
+    !(checked.repos as string[]).every((r) => /^[^/\s]+\/[^/\s]+$/.test(r))
+  ) {
     fail(`${key}.repos`, 'a list of `owner/name`', checked.repos);
   }
   return checked;

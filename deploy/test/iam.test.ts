@@ -23,7 +23,8 @@ interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
-const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** Roles of functions that are not VaultIQ handlers: CDK's custom-resource handlers. */
 function cdkHandlerRoles(s: Synth): Set<string> {
@@ -60,7 +61,10 @@ function statements(s: Synth): { where: string; statement: Statement }[] {
           continue;
         }
         for (const inline of list(p.Policies)) {
-          add(`${id}/${(inline as { PolicyName: string }).PolicyName}`, (inline as { PolicyDocument: any }).PolicyDocument);
+          add(
+            `${id}/${(inline as { PolicyName: string }).PolicyName}`,
+            (inline as { PolicyDocument: any }).PolicyDocument,
+          );
         }
         break;
       case 'AWS::S3::BucketPolicy':
@@ -189,7 +193,9 @@ describe('policies', () => {
       'arn:<AWS::Partition>:bedrock:<AWS::Region>::foundation-model/amazon.titan-embed-text-v2:0',
     ]);
     assert.ok(!actions.includes('bedrock:InvokeModelWithResponseStream'));
-    assert.deepEqual(resourcesFor(sts, 'sqs:SendMessage'), [`<${logicalId(s, s.stack.processing.deadLetterQueue)}.Arn>`]);
+    assert.deepEqual(resourcesFor(sts, 'sqs:SendMessage'), [
+      `<${logicalId(s, s.stack.processing.deadLetterQueue)}.Arn>`,
+    ]);
   });
 
   it('let the API function only query the index and call the two models', () => {
@@ -229,7 +235,9 @@ describe('policies', () => {
         assert.ok(!permission.endsWith('*'), permission);
       }
     }
-    assert.ok(byPrincipal[processing].find((r) => r.ResourceType === 'index')?.Permission.includes('aoss:WriteDocument'));
+    assert.ok(
+      byPrincipal[processing].find((r) => r.ResourceType === 'index')?.Permission.includes('aoss:WriteDocument'),
+    );
     const apiIndex = byPrincipal[api].find((r) => r.ResourceType === 'index')?.Permission ?? [];
     assert.ok(!apiIndex.includes('aoss:WriteDocument') && apiIndex.includes('aoss:ReadDocument'));
     // The first of the two functions to connect creates the index.
@@ -261,6 +269,10 @@ describe('policies of the other options', () => {
       'arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0',
     ]);
     const processing = allowedFor(s, logicalId(s, s.stack.processing.fn.role));
-    assert.ok(resourcesFor(processing, 'sqs:ReceiveMessage').every((r) => r === `<${logicalId(s, s.stack.processing.queue)}.Arn>`));
+    assert.ok(
+      resourcesFor(processing, 'sqs:ReceiveMessage').every(
+        (r) => r === `<${logicalId(s, s.stack.processing.queue)}.Arn>`,
+      ),
+    );
   });
 });

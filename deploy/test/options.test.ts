@@ -18,7 +18,9 @@ after(cleanUp);
 /** The config files the layer ships, read from the synthesised assembly. */
 function layerFiles(outdir: string): Record<string, string> {
   const folder = path.join(outdir, 'VaultIQ-function-config', 'vaultiq');
-  return Object.fromEntries(fs.readdirSync(folder).map((name) => [name, fs.readFileSync(path.join(folder, name), 'utf8')]));
+  return Object.fromEntries(
+    fs.readdirSync(folder).map((name) => [name, fs.readFileSync(path.join(folder, name), 'utf8')]),
+  );
 }
 
 describe('sources', () => {
@@ -72,7 +74,10 @@ describe('sources', () => {
         '',
       ].join('\n'),
     );
-    assert.match(files['connector-slack.toml'], /^\[\[sources\]\]\ntype = "slack"\nname = "slack"\ncredentials = \{ secret = "vaultiq\/slack" \}$/m);
+    assert.match(
+      files['connector-slack.toml'],
+      /^\[\[sources\]\]\ntype = "slack"\nname = "slack"\ncredentials = \{ secret = "vaultiq\/slack" \}$/m,
+    );
     assert.match(files['connector-github.toml'], /^include = \["issues", "docs"\]$/m);
     assert.doesNotMatch(files['connector-confluence.toml'], /\[\[sources\]\]/);
     assert.match(files['processing.toml'], /^\[store\]\nauth = "aoss"$/m);
@@ -89,7 +94,10 @@ describe('API authorizer', () => {
   const routes = (overrides: Record<string, unknown>): Record<string, string> => {
     const s = synth(overrides);
     return Object.fromEntries(
-      resourcesOf(s, 'AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties?.RouteKey, r.Properties?.AuthorizationType]),
+      resourcesOf(s, 'AWS::ApiGatewayV2::Route').map(([, r]) => [
+        r.Properties?.RouteKey,
+        r.Properties?.AuthorizationType,
+      ]),
     );
   };
 
@@ -115,8 +123,14 @@ describe('API authorizer', () => {
         Audience: ['client-a', 'client-b'],
       },
     });
-    s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /api/query', AuthorizationType: 'JWT' });
-    s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /health', AuthorizationType: 'NONE' });
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /api/query',
+      AuthorizationType: 'JWT',
+    });
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /health',
+      AuthorizationType: 'NONE',
+    });
   });
 
   it('can be switched off', () => {
@@ -181,17 +195,53 @@ describe('bad settings', () => {
   });
 
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['a zero rate', { 'vaultiq:syncRateMinutes': 0 }, /`vaultiq:syncRateMinutes` must be a whole number in 1\.\.1440, got 0/],
+    [
+      'a zero rate',
+      { 'vaultiq:syncRateMinutes': 0 },
+      /`vaultiq:syncRateMinutes` must be a whole number in 1\.\.1440, got 0/,
+    ],
     ['a fractional rate', { 'vaultiq:syncRateMinutes': '7.5' }, /`vaultiq:syncRateMinutes` must be a whole number/],
-    ['an unknown authorizer', { 'vaultiq:apiAuth': 'basic' }, /`vaultiq:apiAuth` must be one of iam, jwt, none, got "basic"/],
-    ['JWT without an issuer', { 'vaultiq:apiAuth': 'jwt', 'vaultiq:jwtAudience': ['a'] }, /`vaultiq:jwtIssuer` must be an https:\/\/ URL/],
-    ['JWT without an audience', { 'vaultiq:apiAuth': 'jwt', 'vaultiq:jwtIssuer': 'https://idp.example.com' }, /`vaultiq:jwtAudience` must be a non-empty list/],
-    ['a retention CloudWatch does not offer', { 'vaultiq:logRetentionDays': 31 }, /`vaultiq:logRetentionDays` must be one of 1, 3, 5/],
-    ['an upper-case name prefix', { 'vaultiq:namePrefix': 'VaultIQ' }, /`vaultiq:namePrefix` must be 3\.\.25 lowercase/],
-    ['a model id with spaces', { 'vaultiq:answerModelId': 'claude 3' }, /`vaultiq:answerModelId` must be a Bedrock model id/],
-    ['an unknown trigger', { 'vaultiq:processingTrigger': 'kinesis' }, /`vaultiq:processingTrigger` must be one of s3, sqs/],
+    [
+      'an unknown authorizer',
+      { 'vaultiq:apiAuth': 'basic' },
+      /`vaultiq:apiAuth` must be one of iam, jwt, none, got "basic"/,
+    ],
+    [
+      'JWT without an issuer',
+      { 'vaultiq:apiAuth': 'jwt', 'vaultiq:jwtAudience': ['a'] },
+      /`vaultiq:jwtIssuer` must be an https:\/\/ URL/,
+    ],
+    [
+      'JWT without an audience',
+      { 'vaultiq:apiAuth': 'jwt', 'vaultiq:jwtIssuer': 'https://idp.example.com' },
+      /`vaultiq:jwtAudience` must be a non-empty list/,
+    ],
+    [
+      'a retention CloudWatch does not offer',
+      { 'vaultiq:logRetentionDays': 31 },
+      /`vaultiq:logRetentionDays` must be one of 1, 3, 5/,
+    ],
+    [
+      'an upper-case name prefix',
+      { 'vaultiq:namePrefix': 'VaultIQ' },
+      /`vaultiq:namePrefix` must be 3\.\.25 lowercase/,
+    ],
+    [
+      'a model id with spaces',
+      { 'vaultiq:answerModelId': 'claude 3' },
+      /`vaultiq:answerModelId` must be a Bedrock model id/,
+    ],
+    [
+      'an unknown trigger',
+      { 'vaultiq:processingTrigger': 'kinesis' },
+      /`vaultiq:processingTrigger` must be one of s3, sqs/,
+    ],
     ['sources that are not JSON', { 'vaultiq:sources': '{jira:' }, /`vaultiq:sources` must be JSON/],
-    ['an unknown source type', { 'vaultiq:sources': { notion: {} } }, /`vaultiq:sources` must be one of confluence, slack, jira, github, got "notion"/],
+    [
+      'an unknown source type',
+      { 'vaultiq:sources': { notion: {} } },
+      /`vaultiq:sources` must be one of confluence, slack, jira, github, got "notion"/,
+    ],
     [
       'an unknown source setting',
       { 'vaultiq:sources': { slack: { channel: ['ops'] } } },
@@ -202,11 +252,31 @@ describe('bad settings', () => {
       { 'vaultiq:sources': { github: { repos: ['a/b'], credentials: { token_env: 'T' } } } },
       /`vaultiq:sources.github.credentials` is not a setting here: the github connector reads the secret vaultiq\/github/,
     ],
-    ['Confluence without its site', { 'vaultiq:sources': { confluence: { spaces: ['OPS'] } } }, /`vaultiq:sources.confluence.base_url` must be set to the site URL/],
-    ['Jira without projects or JQL', { 'vaultiq:sources': { jira: { base_url: 'https://a.atlassian.net' } } }, /`vaultiq:sources.jira.projects` must be a non-empty list of project keys/],
-    ['GitHub repos not owner/name', { 'vaultiq:sources': { github: { repos: ['infra'] } } }, /`vaultiq:sources.github.repos` must be a list of `owner\/name`/],
-    ['a lookback of zero days', { 'vaultiq:sources': { slack: { lookback_days: 0 } } }, /`vaultiq:sources.slack.lookback_days` must be a whole number of days/],
-    ['a base URL without scheme', { 'vaultiq:sources': { jira: { base_url: 'acme.atlassian.net', jql: 'x' } } }, /`vaultiq:sources.jira.base_url` must be an http\(s\) URL/],
+    [
+      'Confluence without its site',
+      { 'vaultiq:sources': { confluence: { spaces: ['OPS'] } } },
+      /`vaultiq:sources.confluence.base_url` must be set to the site URL/,
+    ],
+    [
+      'Jira without projects or JQL',
+      { 'vaultiq:sources': { jira: { base_url: 'https://a.atlassian.net' } } },
+      /`vaultiq:sources.jira.projects` must be a non-empty list of project keys/,
+    ],
+    [
+      'GitHub repos not owner/name',
+      { 'vaultiq:sources': { github: { repos: ['infra'] } } },
+      /`vaultiq:sources.github.repos` must be a list of `owner\/name`/,
+    ],
+    [
+      'a lookback of zero days',
+      { 'vaultiq:sources': { slack: { lookback_days: 0 } } },
+      /`vaultiq:sources.slack.lookback_days` must be a whole number of days/,
+    ],
+    [
+      'a base URL without scheme',
+      { 'vaultiq:sources': { jira: { base_url: 'acme.atlassian.net', jql: 'x' } } },
+      /`vaultiq:sources.jira.base_url` must be an http\(s\) URL/,
+    ],
   ];
   for (const [what, context, message] of cases) {
     it(`rejects ${what}`, () => {
