@@ -28,6 +28,11 @@ const KEYS: Record<SourceType, Record<string, Kind>> = {
   github: { base_url: 'url', repos: 'strings', include: 'include', docs_paths: 'strings' },
 };
 
+/** The settings a source type takes (sorted). */
+export function sourceSettingKeys(type: SourceType): string[] {
+  return Object.keys(KEYS[type]).sort();
+}
+
 /** The Secrets Manager secret each connector reads (names of the seed). */
 export function secretName(source: SourceType): string {
   return `vaultiq/${source}`;
