@@ -42,6 +42,8 @@ export interface VaultIqSettings {
   readonly processingTrigger: ProcessingTrigger;
   /** CloudWatch Logs retention of every function (default 30 days). */
   readonly logRetentionDays: number;
+  /** IAM roles or users (ARNs) allowed to read the index, besides the API function. */
+  readonly collectionReaderArns: string[];
   /** Standby replicas of the OpenSearch Serverless collection. */
   readonly collectionStandbyReplicas: 'ENABLED' | 'DISABLED';
   /** Folder holding `connector/`, `processing/`, `api/`, each with a `bootstrap`. */
@@ -201,6 +203,7 @@ export function settingsFromContext(
       'sqs',
     ] as const),
     logRetentionDays: retention(get('logRetentionDays') ?? DEFAULTS.logRetentionDays),
+    collectionReaderArns: principalArns('collectionReaderArns', get('collectionReaderArns')),
     collectionStandbyReplicas: oneOf(
       'collectionStandbyReplicas',
       get('collectionStandbyReplicas') ?? DEFAULTS.collectionStandbyReplicas,
@@ -210,6 +213,20 @@ export function settingsFromContext(
   };
   checkLambdaAssets(settings.lambdaAssetDir);
   return settings;
+}
+
+/** IAM role or user ARNs (what a data-access policy can name), none by default. */
+function principalArns(key: string, value: unknown): string[] {
+  if (value === undefined) {
+    return [];
+  }
+  const arns = stringList(key, value);
+  for (const arn of arns) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/.test(arn)) {
+      throw new SettingsError(key, 'a list of IAM role or user ARNs', value);
+    }
+  }
+  return arns;
 }
 
 function retention(value: unknown): number {

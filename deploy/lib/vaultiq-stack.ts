@@ -144,6 +144,7 @@ export class VaultIqStack extends Stack {
         VAULTIQ_ANSWERER_MODEL_ID: settings.answerModelId,
       },
     });
+    this.collection.grantReaders(settings.collectionReaderArns);
     this.collection.finish();
 
     new CfnOutput(this, 'LakeBucketName', {

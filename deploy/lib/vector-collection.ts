@@ -52,6 +52,7 @@ export class VectorCollection extends Construct {
   public readonly endpoint: string;
   private readonly name: string;
   private readonly grants: { role: iam.IRole; access: DataAccess }[] = [];
+  private readonly readers: string[] = [];
 
   constructor(scope: Construct, id: string, props: VectorCollectionProps) {
     super(scope, id);
@@ -107,13 +108,21 @@ export class VectorCollection extends Construct {
     this.grants.push({ role, access });
   }
 
-  /** Writes the data-access policy naming exactly the granted roles. */
+  /**
+   * Lets principals outside the stack (operators inspecting the index) read
+   * it. They still need `aoss:APIAccessAll` from their own IAM policy.
+   */
+  public grantReaders(principalArns: string[]): void {
+    this.readers.push(...principalArns);
+  }
+
+  /** Writes the data-access policy naming exactly the granted principals. */
   public finish(): aoss.CfnAccessPolicy {
     if (this.grants.length === 0) {
       throw new Error('the vector collection has no data-access grants');
     }
-    const rules = this.grants.map(({ role, access }) => ({
-      Description: `${access} for ${role.node.path}`,
+    const rule = (description: string, access: DataAccess, principals: string[]) => ({
+      Description: description,
       Rules: [
         {
           ResourceType: 'index',
@@ -126,12 +135,21 @@ export class VectorCollection extends Construct {
           Permission: ['aoss:DescribeCollectionItems'],
         },
       ],
-      Principal: [role.roleArn],
-    }));
+      Principal: principals,
+    });
+    const rules = this.grants.map(({ role, access }) =>
+      rule(`${access} for ${role.node.path}`, access, [role.roleArn]),
+    );
+    if (this.readers.length > 0) {
+      // Reading only: no index creation either, that is the functions' job.
+      const readOnly = rule('read for operators', 'read', this.readers);
+      readOnly.Rules[0].Permission = ['aoss:DescribeIndex', 'aoss:ReadDocument'];
+      rules.push(readOnly);
+    }
     const policy = new aoss.CfnAccessPolicy(this, 'DataAccessPolicy', {
       name: `${this.name}-access`,
       type: 'data',
-      description: 'VaultIQ functions only: processing writes, API reads',
+      description: 'VaultIQ: processing writes, API (and any configured operators) read',
       policy: Stack.of(this).toJsonString(rules),
     });
     return policy;

@@ -252,6 +252,26 @@ describe('policies', () => {
   });
 });
 
+describe('operators reading the index', () => {
+  it('are named read-only in the data-access policy, next to the function roles', () => {
+    const ops = 'arn:aws:iam::123456789012:role/ops/search-admin';
+    const s = synth({ 'vaultiq:collectionReaderArns': [ops] });
+    const [[, access]] = resourcesOf(s, 'AWS::OpenSearchServerless::AccessPolicy');
+    const rules = JSON.parse(flatten(access.Properties?.Policy)) as {
+      Rules: { ResourceType: string; Permission: string[] }[];
+      Principal: string[];
+    }[];
+    assert.deepEqual(
+      rules.map((r) => r.Principal),
+      [[`<${logicalId(s, s.stack.processing.fn.role)}.Arn>`], [`<${logicalId(s, s.stack.api.fn.role)}.Arn>`], [ops]],
+    );
+    assert.deepEqual(rules[2].Rules.find((r) => r.ResourceType === 'index')?.Permission, [
+      'aoss:DescribeIndex',
+      'aoss:ReadDocument',
+    ]);
+  });
+});
+
 describe('policies of the other options', () => {
   it('stay scoped with the SQS trigger, JWT auth and an inference-profile model', () => {
     const s = synth({

@@ -243,6 +243,16 @@ describe('bad settings', () => {
       /`vaultiq:sources` must be one of confluence, slack, jira, github, got "notion"/,
     ],
     [
+      'a reader that is not an IAM role or user',
+      { 'vaultiq:collectionReaderArns': ['arn:aws:iam::123456789012:root'] },
+      /`vaultiq:collectionReaderArns` must be a list of IAM role or user ARNs/,
+    ],
+    [
+      'a wildcard reader',
+      { 'vaultiq:collectionReaderArns': '*' },
+      /`vaultiq:collectionReaderArns` must be a list of IAM role or user ARNs/,
+    ],
+    [
       'an unknown source setting',
       { 'vaultiq:sources': { slack: { channel: ['ops'] } } },
       /`vaultiq:sources.slack.channel` is not a setting of a slack source \(expected base_url, channels, lookback_days\)/,
