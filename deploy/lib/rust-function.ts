@@ -74,7 +74,5 @@ export class RustFunction extends Construct {
       retryAttempts: props.retryAttempts,
       deadLetterQueue: props.deadLetterQueue,
     });
-    // The role's policy must exist before the function can run with it.
-    this.function.node.addDependency(this.role);
   }
 }
