@@ -29,7 +29,7 @@ export interface ConnectorsProps {
   readonly lake: LakeBucket;
   readonly state: StateTable;
   readonly secrets: SourceSecrets;
-  /** `VAULTIQ_*` variables every function shares (lake, state). */
+  /** `VAULTIQ_*` variables of the connectors (lake, state, embedder kind). */
   readonly environment: Record<string, string>;
 }
 

@@ -108,7 +108,13 @@ export class VaultIqStack extends Stack {
       lake: this.lake,
       state: this.state,
       secrets,
-      environment: lakeEnv,
+      // Connectors never embed (no Bedrock grant), but naming the remote
+      // embedder keeps opening the config from looking for a local model.
+      environment: {
+        ...lakeEnv,
+        VAULTIQ_EMBEDDER_KIND: 'bedrock',
+        VAULTIQ_EMBEDDER_MODEL_ID: settings.embeddingModelId,
+      },
     });
 
     this.processing = new Processing(this, 'Processing', {

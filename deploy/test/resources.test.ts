@@ -188,6 +188,8 @@ describe('default deployment', () => {
         VAULTIQ_LAKE_BUCKET: bucket,
         VAULTIQ_STATE_KIND: 'dynamodb',
         VAULTIQ_STATE_TABLE: table,
+        VAULTIQ_EMBEDDER_KIND: 'bedrock',
+        VAULTIQ_EMBEDDER_MODEL_ID: 'amazon.titan-embed-text-v2:0',
         VAULTIQ_SOURCE: 'confluence',
         VAULTIQ_CONFIG: '/opt/vaultiq/connector-confluence.toml',
       },
