@@ -44,8 +44,8 @@ test-stores:
 	$(CARGO) test --workspace --all-features --test store_conformance -- pgvector::
 
 .PHONY: test-deploy
-## The AWS CDK app in deploy/: offline `cdk synth` and the template tests
-## (installs its npm packages, and Node.js if missing).
+## The AWS CDK app in deploy/: offline `cdk synth`, cfn-lint and the template
+## tests (installs its npm packages, a cfn-lint venv, and Node.js if missing).
 test-deploy:
 	scripts/test-deploy
 
