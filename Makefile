@@ -15,7 +15,7 @@ demo: model
 	$(CARGO) run --quiet --release --bin vaultiq -- --data-dir "$$dir" ask "$(Q)"
 
 ## Every test: formatting, lints, unit + integration + end-to-end tests, fixture parity.
-test: model lint unit fixtures test-stores python
+test: model lint unit fixtures test-stores python test-deploy
 
 model:
 	@scripts/fetch-model >/dev/null
@@ -42,6 +42,12 @@ test-stores:
 	pg_env="$$(scripts/start-postgres)"; eval "$$pg_env"; \
 	trap 'scripts/stop-postgres "$$VAULTIQ_PG_DATA"' EXIT; \
 	$(CARGO) test --workspace --all-features --test store_conformance -- pgvector::
+
+.PHONY: test-deploy
+## The AWS CDK app in deploy/: offline `cdk synth`, cfn-lint and the template
+## tests (installs its npm packages, a cfn-lint venv, and Node.js if missing).
+test-deploy:
+	scripts/test-deploy
 
 ## Benchmarks (not part of `make test`).
 bench: model bench-scale
