@@ -815,3 +815,62 @@ async fn emulator_rejects_bad_converse_bodies() {
     assert_eq!(ok["stopReason"], json!("end_turn"));
     assert!(ok["usage"]["totalTokens"].as_u64().unwrap() > 0);
 }
+
+// ---- configuration ----
+
+#[test]
+fn config_checks_bedrock_settings_when_opening() {
+    use vaultiq_core::config::Config;
+    let dir = tempfile::tempdir().unwrap();
+    let open = |text: &str, env: &[(&str, &str)]| {
+        let text = format!("data_dir = \"{}\"\n{text}", dir.path().display());
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        Config::parse_with_env(&text, "vaultiq.toml", &lookup).and_then(|c| c.open())
+    };
+    let bedrock = "[aws]\nregion = \"us-east-1\"\n[embedder]\nkind = \"bedrock\"\n";
+    // Opening builds no client: no credentials or network needed.
+    let kb = open(
+        bedrock,
+        &[
+            ("VAULTIQ_EMBEDDER_DIMENSIONS", "512"),
+            ("VAULTIQ_EMBEDDER_NORMALIZE", "false"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(kb.embedder().dimension(), 512);
+    assert!(kb
+        .embedder()
+        .model_id()
+        .ends_with("dims=512;normalize=false"));
+    drop(kb);
+    let err = open(&format!("{bedrock}dimensions = 384\n"), &[]).unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ref m) if m.contains("384")),
+        "{err}"
+    );
+    let err = open(
+        &format!("{bedrock}model_id = \"amazon.titan-embed-text-v1\"\nnormalize = true\n"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ref m) if m.contains("normalize")),
+        "{err}"
+    );
+    let err = open("[answerer]\nkind = \"bedrock\"\ntemperature = 3.0\n", &[]).unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ref m) if m.contains("temperature")),
+        "{err}"
+    );
+    let err = open("[embedder]\nkind = \"bedrock\"\nconcurrency = 0\n", &[]).unwrap_err();
+    assert!(
+        matches!(err, Error::Config(ref m) if m.contains("concurrency")),
+        "{err}"
+    );
+    let err = open("[embedder]\nkind = \"bedrock\"\nchunker_typo = 1\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("chunker_typo"), "{err}");
+}

@@ -34,7 +34,7 @@ use crate::{Error, Result};
 #[derive(Debug)]
 pub struct BedrockEmbedder {
     client: BedrockClient,
-    model_id: String,
+    bedrock_id: String,
     model: TitanModel,
     cache_key: String,
     concurrency: usize,
@@ -77,7 +77,7 @@ impl BedrockEmbedder {
 
     /// The Bedrock model id called.
     pub fn bedrock_model_id(&self) -> &str {
-        &self.model_id
+        &self.bedrock_id
     }
 
     async fn embed_indexed(&self, index: usize, text: &str) -> Result<(usize, Vec<f32>)> {
@@ -105,7 +105,7 @@ impl BedrockEmbedder {
             attempt += 1;
             let sent = client
                 .invoke_model()
-                .model_id(&self.model_id)
+                .model_id(&self.bedrock_id)
                 .content_type("application/json")
                 .accept("application/json")
                 .body(Blob::new(self.model.request_body(input)?))
@@ -115,7 +115,7 @@ impl BedrockEmbedder {
                 Ok(output) => {
                     return self
                         .model
-                        .parse_response(&self.model_id, output.body().as_ref())
+                        .parse_response(&self.bedrock_id, output.body().as_ref())
                 }
                 Err(err) => classify(&err),
             };
@@ -149,7 +149,7 @@ impl BedrockEmbedder {
             return Err(Error::Model {
                 message: format!(
                     "Bedrock InvokeModel {} failed{tries}: {failure}",
-                    self.model_id
+                    self.bedrock_id
                 ),
                 retryable: failure.retryable,
             });
@@ -218,7 +218,7 @@ impl BedrockEmbedderBuilder {
         let cache_key = format!("bedrock:{};{}", self.model_id, model.settings_key());
         Ok(BedrockEmbedder {
             client: BedrockClient::new(self.settings, runtime_client),
-            model_id: self.model_id,
+            bedrock_id: self.model_id,
             model,
             cache_key,
             concurrency: self.concurrency,
@@ -242,7 +242,7 @@ impl Embedder for BedrockEmbedder {
         name = "embed.bedrock",
         skip_all,
         err,
-        fields(model = %self.model_id, texts = texts.len(), concurrency = self.concurrency)
+        fields(model = %self.bedrock_id, texts = texts.len(), concurrency = self.concurrency)
     )]
     async fn embed(&self, texts: &[String], _kind: EmbedKind) -> Result<Vec<Vec<f32>>> {
         // Checked up front so a bad batch costs no calls at all.
