@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod bedrock_emulator;
 pub mod opensearch_emulator;
 pub mod store_conformance;
 

@@ -78,6 +78,14 @@ pub struct EmbedderConfig {
     pub max_tokens: Option<usize>,
     /// Texts per forward pass.
     pub batch_size: Option<usize>,
+    /// bedrock: endpoint override (wins over `[aws] endpoint_url`).
+    pub endpoint_url: Option<String>,
+    /// bedrock: unit-length vectors (Titan v2 only; default true).
+    pub normalize: Option<bool>,
+    /// bedrock: calls in flight at once (default 8).
+    pub concurrency: Option<usize>,
+    /// bedrock: calls per text on throttling and 5xx, the first included (default 10).
+    pub max_attempts: Option<u32>,
 }
 
 impl EmbedderConfig {
@@ -95,6 +103,10 @@ impl Default for EmbedderConfig {
             dimensions: None,
             max_tokens: None,
             batch_size: None,
+            endpoint_url: None,
+            normalize: None,
+            concurrency: None,
+            max_attempts: None,
         }
     }
 }
@@ -206,6 +218,14 @@ pub struct AnswererConfig {
     pub max_tokens: Option<u32>,
     /// Evidence threshold of the extractive answerer (0..1).
     pub min_relevance: Option<f32>,
+    /// bedrock: endpoint override (wins over `[aws] endpoint_url`).
+    pub endpoint_url: Option<String>,
+    /// bedrock: sampling temperature (0..1, default 0).
+    pub temperature: Option<f32>,
+    /// bedrock: replaces the built-in system prompt.
+    pub system_prompt: Option<String>,
+    /// bedrock: calls per answer on throttling and 5xx, the first included (default 4).
+    pub max_attempts: Option<u32>,
 }
 
 impl AnswererConfig {
@@ -221,6 +241,10 @@ impl Default for AnswererConfig {
             model_id: None,
             max_tokens: None,
             min_relevance: None,
+            endpoint_url: None,
+            temperature: None,
+            system_prompt: None,
+            max_attempts: None,
         }
     }
 }

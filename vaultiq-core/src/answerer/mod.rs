@@ -1,7 +1,13 @@
 //! Answerers compose an answer with citations from search hits.
 
+#[cfg(feature = "aws-bedrock")]
+mod bedrock;
 mod extractive;
 
+#[cfg(feature = "aws-bedrock")]
+pub use bedrock::{
+    BedrockAnswerer, BedrockAnswererBuilder, TokenUsage, CLAUDE_3_HAIKU, DEFAULT_SYSTEM_PROMPT,
+};
 pub use extractive::{ExtractiveAnswerer, NO_ANSWER_TEXT};
 
 use async_trait::async_trait;

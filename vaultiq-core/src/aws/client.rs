@@ -19,6 +19,30 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     /// Endpoint override (VPC endpoint, local emulator).
     pub endpoint_url: Option<String>,
+    /// Fixed credentials instead of the chain's (tests against emulators,
+    /// which would otherwise need the process environment changed).
+    pub credentials: Option<StaticCredentials>,
+}
+
+/// An access key pair given in code rather than found by the chain.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StaticCredentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+    /// Session token of temporary credentials.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    // The secret never reaches logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl AwsSettings {
@@ -30,6 +54,7 @@ impl AwsSettings {
             endpoint_url: endpoint_url
                 .map(String::from)
                 .or_else(|| aws.endpoint_url.clone()),
+            credentials: None,
         }
     }
 
@@ -45,6 +70,12 @@ impl AwsSettings {
         self
     }
 
+    /// Uses these credentials instead of the standard chain.
+    pub fn with_credentials(mut self, credentials: StaticCredentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
     /// Loads the SDK configuration: credentials and region from the
     /// standard chain, then these overrides.
     pub(crate) async fn load(&self) -> SdkConfig {
@@ -57,6 +88,15 @@ impl AwsSettings {
         }
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if let Some(fixed) = &self.credentials {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                fixed.access_key_id.clone(),
+                fixed.secret_access_key.clone(),
+                fixed.session_token.clone(),
+                None,
+                "vaultiq-static",
+            ));
         }
         loader.load().await
     }

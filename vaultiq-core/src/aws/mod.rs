@@ -5,9 +5,15 @@
 // Each AWS feature uses its own subset of these helpers.
 #![allow(dead_code, unused_imports)]
 
+mod backoff;
 mod client;
 mod failure;
 
-pub use client::AwsSettings;
+pub(crate) use backoff::Backoff;
 pub(crate) use client::LazyClient;
+pub use client::{AwsSettings, StaticCredentials};
 pub(crate) use failure::{classify, AwsFailure};
+#[cfg(feature = "aws-bedrock")]
+mod bedrock;
+#[cfg(feature = "aws-bedrock")]
+pub(crate) use bedrock::{runtime_client, BedrockClient};

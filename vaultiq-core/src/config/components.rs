@@ -56,6 +56,8 @@ pub(super) fn embedder(config: &Config) -> Result<(Arc<dyn Embedder>, Option<Chu
             let tokens = ChunkLength::Tokens(embedder.token_length());
             Ok((Arc::new(embedder), Some(tokens)))
         }
+        #[cfg(feature = "aws-bedrock")]
+        "bedrock" => Ok((Arc::new(bedrock_embedder(config)?), None)),
         other => Err(unavailable("embedder.kind", other)),
     }
 }
@@ -70,8 +72,63 @@ pub(super) fn answerer(config: &Config) -> Result<Arc<dyn Answerer>> {
             }
             Ok(Arc::new(answerer))
         }
+        #[cfg(feature = "aws-bedrock")]
+        "bedrock" => Ok(Arc::new(bedrock_answerer(config)?)),
         other => Err(unavailable("answerer.kind", other)),
     }
+}
+
+/// `[embedder] kind = "bedrock"`: Titan through the `[aws]` settings.
+#[cfg(feature = "aws-bedrock")]
+fn bedrock_embedder(config: &Config) -> Result<crate::embedder::BedrockEmbedder> {
+    let section = &config.embedder;
+    let settings =
+        crate::aws::AwsSettings::from_config(&config.aws, section.endpoint_url.as_deref());
+    let mut builder = crate::embedder::BedrockEmbedder::builder().settings(settings);
+    if let Some(model) = &section.model_id {
+        builder = builder.model_id(model);
+    }
+    if let Some(dimensions) = section.dimensions {
+        builder = builder.dimensions(dimensions);
+    }
+    if let Some(normalize) = section.normalize {
+        builder = builder.normalize(normalize);
+    }
+    if let Some(concurrency) = section.concurrency {
+        builder = builder.concurrency(concurrency);
+    }
+    if let Some(attempts) = section.max_attempts {
+        builder = builder.max_attempts(attempts);
+    }
+    builder.build()
+}
+
+/// `[answerer] kind = "bedrock"`: a Converse chat model through the `[aws]` settings.
+#[cfg(feature = "aws-bedrock")]
+fn bedrock_answerer(config: &Config) -> Result<crate::answerer::BedrockAnswerer> {
+    let section = &config.answerer;
+    let settings =
+        crate::aws::AwsSettings::from_config(&config.aws, section.endpoint_url.as_deref());
+    let mut builder = crate::answerer::BedrockAnswerer::builder().settings(settings);
+    if let Some(model) = &section.model_id {
+        builder = builder.model_id(model);
+    }
+    if let Some(max) = section.max_tokens {
+        builder = builder.max_tokens(max);
+    }
+    if let Some(temperature) = section.temperature {
+        builder = builder.temperature(temperature);
+    }
+    if let Some(prompt) = &section.system_prompt {
+        builder = builder.system_prompt(prompt);
+    }
+    if let Some(min) = section.min_relevance {
+        builder = builder.min_relevance(min);
+    }
+    if let Some(attempts) = section.max_attempts {
+        builder = builder.max_attempts(attempts);
+    }
+    builder.build()
 }
 
 /// The raw lake of `[lake]`.

@@ -1,9 +1,16 @@
 //! Embedders turn text into vectors.
 
+#[cfg(feature = "aws-bedrock")]
+mod bedrock;
 mod bert;
 mod cache;
 mod local;
 
+#[cfg(feature = "aws-bedrock")]
+pub use bedrock::{
+    BedrockEmbedder, BedrockEmbedderBuilder, MAX_INPUT_CHARS, MAX_INPUT_TOKENS, TITAN_V1,
+    TITAN_V1_DIMENSIONS, TITAN_V2, TITAN_V2_DIMENSIONS,
+};
 pub use cache::CachedEmbedder;
 pub use local::{find_model_dir, LocalEmbedder, LocalEmbedderBuilder, DEFAULT_MODEL_NAME};
 
