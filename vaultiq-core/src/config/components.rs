@@ -78,6 +78,8 @@ pub(super) fn answerer(config: &Config) -> Result<Arc<dyn Answerer>> {
 pub(super) fn lake(config: &Config, data_dir: &Path) -> Result<Arc<dyn Lake>> {
     match config.lake.kind.as_str() {
         "fs" => Ok(Arc::new(FsLake::new(data_dir.join("lake")))),
+        #[cfg(feature = "aws-s3")]
+        "s3" => Ok(Arc::new(s3_lake(config)?)),
         other => Err(unavailable("lake.kind", other)),
     }
 }
@@ -86,13 +88,78 @@ pub(super) fn lake(config: &Config, data_dir: &Path) -> Result<Arc<dyn Lake>> {
 pub(super) fn state(config: &Config, data_dir: &Path) -> Result<Arc<dyn StateStore>> {
     match config.state.kind.as_str() {
         "sqlite" => Ok(Arc::new(SqliteStateStore::open(data_dir)?)),
+        #[cfg(feature = "aws-dynamodb")]
+        "dynamodb" => Ok(Arc::new(dynamodb_state(config)?)),
         other => Err(unavailable("state.kind", other)),
     }
 }
 
-/// What serves `credentials = { secret = "..." }` entries in this build.
-pub(super) fn secret_provider(_config: &Config) -> Option<Arc<dyn SecretProvider>> {
-    crate::connector::settings::default_secret_provider()
+/// The S3 lake of `[lake] kind = "s3"` (bucket, prefix, sse, endpoint).
+#[cfg(feature = "aws-s3")]
+pub(crate) fn s3_lake(config: &Config) -> Result<crate::lake::S3Lake> {
+    use crate::lake::{S3Lake, ServerSideEncryption};
+    let lake = &config.lake;
+    let bucket = lake.bucket.as_deref().ok_or_else(|| {
+        Error::Config("`lake.bucket` is required for `lake.kind = \"s3\"`".into())
+    })?;
+    let sse = match lake.sse.as_deref() {
+        Some(mode) => ServerSideEncryption::parse(mode, lake.kms_key_id.as_deref())?,
+        None if lake.kms_key_id.is_some() => {
+            return Err(Error::Config(
+                "`lake.kms_key_id` needs `lake.sse = \"aws:kms\"`".into(),
+            ))
+        }
+        None => ServerSideEncryption::BucketDefault,
+    };
+    S3Lake::builder(bucket)
+        .prefix(lake.prefix.clone().unwrap_or_default())
+        .sse(sse)
+        .settings(crate::aws::AwsSettings::from_config(
+            &config.aws,
+            lake.endpoint_url.as_deref(),
+        ))
+        .build()
+}
+
+/// The DynamoDB state store of `[state] kind = "dynamodb"`; also what
+/// `vaultiq init --create-table` creates the table with.
+#[cfg(feature = "aws-dynamodb")]
+pub(crate) fn dynamodb_state(config: &Config) -> Result<crate::state::DynamoDbStateStore> {
+    let state = &config.state;
+    let table = state.table.as_deref().ok_or_else(|| {
+        Error::Config("`state.table` is required for `state.kind = \"dynamodb\"`".into())
+    })?;
+    crate::state::DynamoDbStateStore::builder(table)
+        .namespace(state.namespace.clone().unwrap_or_default())
+        .settings(crate::aws::AwsSettings::from_config(
+            &config.aws,
+            state.endpoint_url.as_deref(),
+        ))
+        .build()
+}
+
+/// What serves `credentials = { secret = "..." }` entries in this build:
+/// AWS Secrets Manager with `[aws]` + `[secrets]` settings when the
+/// `aws-secrets` feature is on.
+pub(super) fn secret_provider(config: &Config) -> Option<Arc<dyn SecretProvider>> {
+    #[cfg(feature = "aws-secrets")]
+    {
+        let mut builder = crate::connector::SecretsManagerProvider::builder().settings(
+            crate::aws::AwsSettings::from_config(
+                &config.aws,
+                config.secrets.endpoint_url.as_deref(),
+            ),
+        );
+        if let Some(secs) = config.secrets.ttl_seconds {
+            builder = builder.ttl(std::time::Duration::from_secs(secs));
+        }
+        Some(Arc::new(builder.build()))
+    }
+    #[cfg(not(feature = "aws-secrets"))]
+    {
+        let _ = config;
+        crate::connector::settings::default_secret_provider()
+    }
 }
 
 fn unavailable(key: &str, kind: &str) -> Error {

@@ -131,10 +131,22 @@ pub(crate) fn validate(origin: &str, key: &str, source: &SourceConfig) -> Result
 }
 
 /// The store of named secrets (`credentials = { secret = "..." }`) this
-/// build offers by default: none yet; the `aws-secrets` feature plugs AWS
-/// Secrets Manager in here.
+/// build offers by default: AWS Secrets Manager on the standard credential
+/// chain with the `aws-secrets` feature, none otherwise. A config's
+/// `[aws]`/`[secrets]` sections refine it (`config::components`), which
+/// then builds its own.
+#[cfg_attr(feature = "aws-secrets", allow(dead_code))]
 pub(crate) fn default_secret_provider() -> Option<Arc<dyn SecretProvider>> {
-    None
+    #[cfg(feature = "aws-secrets")]
+    {
+        Some(Arc::new(
+            super::secrets_manager::SecretsManagerProvider::builder().build(),
+        ))
+    }
+    #[cfg(not(feature = "aws-secrets"))]
+    {
+        None
+    }
 }
 
 /// Builds the connector of a validated remote source entry; `resolve_path`
