@@ -15,7 +15,7 @@ demo: model
 	$(CARGO) run --quiet --release --bin vaultiq -- --data-dir "$$dir" ask "$(Q)"
 
 ## Every test: formatting, lints, unit + integration + end-to-end tests, fixture parity.
-test: model lint unit fixtures test-stores python
+test: model lint unit fixtures test-stores test-aws python
 
 model:
 	@scripts/fetch-model >/dev/null
@@ -42,6 +42,24 @@ test-stores:
 	pg_env="$$(scripts/start-postgres)"; eval "$$pg_env"; \
 	trap 'scripts/stop-postgres "$$VAULTIQ_PG_DATA"' EXIT; \
 	$(CARGO) test --workspace --all-features --test store_conformance -- pgvector::
+
+.PHONY: test-aws
+## S3 lake, DynamoDB state and Secrets Manager through the real AWS SDK
+## clients against a throw-away moto server (started and stopped here,
+## with fixed dummy credentials). VAULTIQ_TEST_AWS=1 runs the same tests
+## against real AWS instead (AWS_REGION, VAULTIQ_TEST_S3_BUCKET,
+## VAULTIQ_TEST_DYNAMODB_TABLE and your own credentials).
+AWS_TESTS := --test aws_s3_lake --test aws_dynamodb_state --test aws_secrets --test aws_config_sync
+test-aws: model
+	if [ "$${VAULTIQ_TEST_AWS:-}" = "1" ]; then \
+	    $(CARGO) test --workspace --all-features $(AWS_TESTS); \
+	else \
+	    moto_env="$$(scripts/start-moto)"; eval "$$moto_env"; \
+	    trap 'scripts/stop-moto "$$VAULTIQ_MOTO_PID"' EXIT; \
+	    export AWS_ACCESS_KEY_ID=vaultiq-test AWS_SECRET_ACCESS_KEY=vaultiq-test AWS_REGION=us-east-1; \
+	    export AWS_EC2_METADATA_DISABLED=true; unset AWS_PROFILE AWS_SESSION_TOKEN; \
+	    $(CARGO) test --workspace --all-features $(AWS_TESTS); \
+	fi
 
 ## Benchmarks (not part of `make test`).
 bench: model bench-scale

@@ -162,6 +162,16 @@ pub(super) fn secret_provider(config: &Config) -> Option<Arc<dyn SecretProvider>
     }
 }
 
+#[cfg(feature = "aws-dynamodb")]
+impl Config {
+    /// Creates the DynamoDB table `[state]` names (PAY_PER_REQUEST, `pk` +
+    /// `sk` string keys) and waits until it is active; true when created
+    /// now, false when it already existed with that key schema.
+    pub async fn create_state_table(&self) -> Result<bool> {
+        dynamodb_state(self)?.create_table().await
+    }
+}
+
 fn unavailable(key: &str, kind: &str) -> Error {
     Error::Config(format!(
         "`{key} = \"{kind}\"` is not available in this build of VaultIQ"

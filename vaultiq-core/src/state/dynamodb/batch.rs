@@ -137,7 +137,8 @@ fn request(
         .map_err(|e| Error::store(format!("DynamoDB BatchGetItem request: {e}")))
 }
 
-/// Every item of partition `pk` whose sort key starts with `sk_prefix`, in
+/// Every item of partition `pk` whose sort key starts with `sk_prefix`
+/// (every item when it is empty), in
 /// sort key order, following `LastEvaluatedKey` across pages. `page_size`
 /// bounds items per page (`None`: the service's 1 MB pages).
 pub(super) async fn query_prefix(
@@ -154,12 +155,18 @@ pub(super) async fn query_prefix(
             .query()
             .table_name(table)
             .consistent_read(true)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-            .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_string()))
             .set_exclusive_start_key(start.take());
+        // Key values cannot be empty, so "every sort key" is no condition.
+        query = if sk_prefix.is_empty() {
+            query.key_condition_expression("#pk = :pk")
+        } else {
+            query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_string()))
+        };
         if let Some(limit) = page_size {
             query = query.limit(limit);
         }

@@ -194,13 +194,11 @@ pub(super) async fn commit(
     } else {
         head.insert("checkpoint".into(), s(text));
     }
-    let mut request = client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(head))
-        .expression_attribute_names("#pk", items::PK);
+    let mut request = client.put_item().table_name(table).set_item(Some(head));
     request = match seen.version {
-        None => request.condition_expression("attribute_not_exists(#pk)"),
+        None => request
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", items::PK),
         Some(v) => request
             .condition_expression("#v = :seen")
             .expression_attribute_names("#v", "version")
