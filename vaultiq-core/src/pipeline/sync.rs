@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
 use tracing::Instrument;
 
 use crate::chunker::Chunker;
@@ -22,6 +23,9 @@ use crate::pipeline::failpoint::{self, Failpoint};
 use crate::state::{StateStore, SyncRun};
 use crate::store::{IndexedDocument, VectorStore};
 use crate::{Error, Result};
+
+/// Lake writes of one batch that may be in flight at once.
+const LAKE_WRITES_IN_FLIGHT: usize = 16;
 
 /// Settings of a sync run.
 #[derive(Debug, Clone)]
@@ -348,14 +352,13 @@ async fn prepare_batch(
         // Never trust a connector's hash: it decides what gets re-embedded.
         record.document.content_hash = record.document.compute_hash();
     }
-    async {
-        for record in &records {
-            parts.lake.put(record).await?;
-        }
-        Ok::<_, Error>(())
-    }
-    .instrument(tracing::info_span!("lake", documents = records.len()))
-    .await?;
+    // Several writes in flight: an object-store lake (S3) pays a round
+    // trip per record, which in series would dominate the sync.
+    futures::stream::iter(records.iter().map(|record| parts.lake.put(record)))
+        .buffer_unordered(LAKE_WRITES_IN_FLIGHT)
+        .try_collect::<Vec<()>>()
+        .instrument(tracing::info_span!("lake", documents = records.len()))
+        .await?;
     failpoint::check(options.failpoint(), Failpoint::AfterLakeWrite)?;
 
     let ids: Vec<String> = records.iter().map(|r| r.document.id.clone()).collect();
