@@ -177,3 +177,77 @@ fn unavailable(key: &str, kind: &str) -> Error {
         "`{key} = \"{kind}\"` is not available in this build of VaultIQ"
     ))
 }
+
+#[cfg(all(test, feature = "aws-s3", feature = "aws-dynamodb"))]
+mod aws_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse_with_env(text, "vaultiq.toml", &|_| None)
+    }
+
+    #[test]
+    fn aws_parts_are_built_by_name_without_network() -> Result<()> {
+        // Nothing listens on port 9: building must not connect.
+        let config = parse(
+            "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"http://127.0.0.1:9\"\n\
+             [lake]\nkind = \"s3\"\nbucket = \"kb-lake\"\nprefix = \"kb\"\nsse = \"aws:kms\"\nkms_key_id = \"alias/kb\"\n\
+             [state]\nkind = \"dynamodb\"\ntable = \"kb-state\"\nnamespace = \"one/\"\n\
+             [secrets]\nttl_seconds = 60\n",
+        )?;
+        let dir = Path::new("unused");
+        lake(&config, dir)?;
+        state(&config, dir)?;
+        assert_eq!(s3_lake(&config)?.prefix(), "kb/");
+        assert_eq!(dynamodb_state(&config)?.table(), "kb-state");
+        assert!(secret_provider(&config).is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn aws_settings_errors_name_the_key() {
+        let error = |text: &str| -> String {
+            match parse(text).and_then(|c| lake(&c, Path::new(".")).map(|_| ())) {
+                Err(e) => e.to_string(),
+                Ok(()) => "no error".into(),
+            }
+        };
+        assert!(error("[lake]\nkind = \"s3\"").contains("lake.bucket"));
+        assert!(
+            error("[lake]\nkind = \"s3\"\nbucket = \"b-1\"\nsse = \"des\"").contains("lake.sse")
+        );
+        assert!(
+            error("[lake]\nkind = \"s3\"\nbucket = \"b-1\"\nkms_key_id = \"k\"")
+                .contains("lake.kms_key_id")
+        );
+        assert!(error("[lake]\nkind = \"s3\"\nbucket = \"Bad_Bucket\"").contains("lake.bucket"));
+        let state_error = match parse("[state]\nkind = \"dynamodb\"")
+            .and_then(|c| state(&c, Path::new(".")).map(|_| ()))
+        {
+            Err(e) => e.to_string(),
+            Ok(()) => "no error".into(),
+        };
+        assert!(state_error.contains("state.table"), "{state_error}");
+        let ttl = parse("[secrets]\nttl_seconds = 100000")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(ttl.contains("secrets.ttl_seconds"), "{ttl}");
+    }
+
+    #[test]
+    fn aws_keys_come_from_the_environment() -> Result<()> {
+        let env = |name: &str| match name {
+            "VAULTIQ_LAKE_KIND" => Some("s3".to_string()),
+            "VAULTIQ_LAKE_BUCKET" => Some("env-bucket".to_string()),
+            "VAULTIQ_STATE_TABLE" => Some("env-table".to_string()),
+            "VAULTIQ_SECRETS_TTL_SECONDS" => Some("30".to_string()),
+            _ => None,
+        };
+        let config = Config::parse_with_env("", "vaultiq.toml", &env)?;
+        assert_eq!(s3_lake(&config)?.bucket(), "env-bucket");
+        assert_eq!(config.state.table.as_deref(), Some("env-table"));
+        assert_eq!(config.secrets.ttl_seconds, Some(30));
+        Ok(())
+    }
+}
