@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures::{StreamExt, TryStreamExt};
 use tracing::Instrument;
 
 use crate::chunker::Chunker;
@@ -353,12 +352,18 @@ async fn prepare_batch(
         record.document.content_hash = record.document.compute_hash();
     }
     // Several writes in flight: an object-store lake (S3) pays a round
-    // trip per record, which in series would dominate the sync.
-    futures::stream::iter(records.iter().map(|record| parts.lake.put(record)))
-        .buffer_unordered(LAKE_WRITES_IN_FLIGHT)
-        .try_collect::<Vec<()>>()
-        .instrument(tracing::info_span!("lake", documents = records.len()))
-        .await?;
+    // trip per record, which in series would dominate the sync. (Groups
+    // of boxed futures rather than a stream combinator, which would make
+    // the sync future lose `Send` for callers that spawn it.)
+    async {
+        for group in records.chunks(LAKE_WRITES_IN_FLIGHT) {
+            futures::future::try_join_all(group.iter().map(|record| parts.lake.put(record)))
+                .await?;
+        }
+        Ok::<_, Error>(())
+    }
+    .instrument(tracing::info_span!("lake", documents = records.len()))
+    .await?;
     failpoint::check(options.failpoint(), Failpoint::AfterLakeWrite)?;
 
     let ids: Vec<String> = records.iter().map(|r| r.document.id.clone()).collect();
