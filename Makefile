@@ -15,7 +15,7 @@ demo: model
 	$(CARGO) run --quiet --release --bin vaultiq -- --data-dir "$$dir" ask "$(Q)"
 
 ## Every test: formatting, lints, unit + integration + end-to-end tests, fixture parity.
-test: model lint unit fixtures test-stores python test-deploy
+test: model lint unit fixtures test-stores test-aws python test-deploy
 
 model:
 	@scripts/fetch-model >/dev/null
@@ -48,6 +48,25 @@ test-stores:
 ## tests (installs its npm packages, a cfn-lint venv, and Node.js if missing).
 test-deploy:
 	scripts/test-deploy
+
+.PHONY: test-aws
+## S3 lake, DynamoDB state and Secrets Manager through the real AWS SDK
+## clients against a throw-away moto server (started and stopped here,
+## with fixed dummy credentials). VAULTIQ_TEST_AWS=1 runs the same tests
+## against real AWS instead (AWS_REGION, VAULTIQ_TEST_S3_BUCKET,
+## VAULTIQ_TEST_DYNAMODB_TABLE and your own credentials).
+AWS_TESTS := --test aws_s3_lake --test aws_dynamodb_state --test aws_secrets --test aws_config_sync \
+    --test aws_sync_requests --test cli_aws
+test-aws: model
+	if [ "$${VAULTIQ_TEST_AWS:-}" = "1" ]; then \
+	    $(CARGO) test --workspace --all-features $(AWS_TESTS); \
+	else \
+	    moto_env="$$(scripts/start-moto)"; eval "$$moto_env"; \
+	    trap 'scripts/stop-moto "$$VAULTIQ_MOTO_PID"' EXIT; \
+	    export AWS_ACCESS_KEY_ID=vaultiq-test AWS_SECRET_ACCESS_KEY=vaultiq-test AWS_REGION=us-east-1; \
+	    export AWS_EC2_METADATA_DISABLED=true; unset AWS_PROFILE AWS_SESSION_TOKEN; \
+	    $(CARGO) test --workspace --all-features $(AWS_TESTS); \
+	fi
 
 ## Benchmarks (not part of `make test`).
 bench: model bench-scale

@@ -3,8 +3,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+pub mod aws;
 pub mod bedrock_emulator;
 pub mod opensearch_emulator;
+pub mod state_conformance;
 pub mod store_conformance;
 
 use std::path::{Path, PathBuf};

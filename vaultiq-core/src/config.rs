@@ -45,6 +45,9 @@ pub struct Config {
     /// AWS settings shared by the AWS parts (region, profile, endpoint).
     #[serde(default)]
     pub aws: AwsConfig,
+    /// The store of named connector secrets (AWS Secrets Manager).
+    #[serde(default)]
+    pub secrets: SecretsConfig,
     /// Sources to sync.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -260,6 +263,12 @@ pub struct LakeConfig {
     pub bucket: Option<String>,
     /// S3 key prefix.
     pub prefix: Option<String>,
+    /// S3 endpoint override (wins over `[aws] endpoint_url`).
+    pub endpoint_url: Option<String>,
+    /// S3 encryption at rest: `AES256` or `aws:kms` (default: the bucket's).
+    pub sse: Option<String>,
+    /// KMS key id or ARN for `sse = "aws:kms"` (default: `aws/s3`).
+    pub kms_key_id: Option<String>,
 }
 
 impl LakeConfig {
@@ -274,6 +283,9 @@ impl Default for LakeConfig {
             kind: Self::default_kind(),
             bucket: None,
             prefix: None,
+            endpoint_url: None,
+            sse: None,
+            kms_key_id: None,
         }
     }
 }
@@ -287,6 +299,10 @@ pub struct StateConfig {
     pub kind: String,
     /// DynamoDB table.
     pub table: Option<String>,
+    /// DynamoDB endpoint override (wins over `[aws] endpoint_url`).
+    pub endpoint_url: Option<String>,
+    /// Prefix of every partition key, so knowledge bases can share a table.
+    pub namespace: Option<String>,
 }
 
 impl StateConfig {
@@ -300,8 +316,21 @@ impl Default for StateConfig {
         StateConfig {
             kind: Self::default_kind(),
             table: None,
+            endpoint_url: None,
+            namespace: None,
         }
     }
+}
+
+/// `[secrets]`: where `credentials = { secret = "..." }` entries are read
+/// (AWS Secrets Manager, with the `aws-secrets` feature).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// Seconds a fetched secret is reused (default 300).
+    pub ttl_seconds: Option<u64>,
+    /// Secrets Manager endpoint override (wins over `[aws] endpoint_url`).
+    pub endpoint_url: Option<String>,
 }
 
 /// `[aws]`: what every AWS part shares. Credentials always come from the
@@ -445,6 +474,7 @@ impl Config {
             state: StateConfig::default(),
             server: ServerConfig::default(),
             aws: AwsConfig::default(),
+            secrets: SecretsConfig::default(),
             sources: Vec::new(),
             origin: None,
         }
@@ -602,6 +632,13 @@ impl Config {
             self.server.request_timeout_secs,
             86_400,
         )?;
+        if let Some(ttl) = self.secrets.ttl_seconds {
+            if ttl > 86_400 {
+                return Err(Error::Config(format!(
+                    "{origin}: `secrets.ttl_seconds` must be 0..86400, got {ttl}"
+                )));
+            }
+        }
         if let Some(queue) = self.server.max_queue {
             if queue > 1_000_000 {
                 return Err(Error::Config(format!(

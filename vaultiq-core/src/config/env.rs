@@ -56,8 +56,13 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("lake", "kind", Kind::Text),
     ("lake", "bucket", Kind::Text),
     ("lake", "prefix", Kind::Text),
+    ("lake", "endpoint_url", Kind::Text),
+    ("lake", "sse", Kind::Text),
+    ("lake", "kms_key_id", Kind::Text),
     ("state", "kind", Kind::Text),
     ("state", "table", Kind::Text),
+    ("state", "endpoint_url", Kind::Text),
+    ("state", "namespace", Kind::Text),
     ("server", "addr", Kind::Text),
     ("server", "api_keys_env", Kind::Text),
     ("server", "cors_origins", Kind::List),
@@ -67,6 +72,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("aws", "region", Kind::Text),
     ("aws", "profile", Kind::Text),
     ("aws", "endpoint_url", Kind::Text),
+    ("secrets", "ttl_seconds", Kind::Count),
+    ("secrets", "endpoint_url", Kind::Text),
 ];
 
 /// The variable that overrides `section.key`.

@@ -7,6 +7,8 @@ mod files;
 pub mod github;
 pub mod http;
 pub mod jira;
+#[cfg(feature = "aws-secrets")]
+pub mod secrets_manager;
 pub(crate) mod settings;
 pub mod slack;
 
@@ -16,6 +18,8 @@ pub use credentials::{CredentialSource, Secret, SecretProvider};
 pub use files::{FilesConnector, FilesConnectorBuilder};
 pub use github::{GithubConnector, GithubConnectorBuilder, GithubInclude};
 pub use jira::{JiraConnector, JiraConnectorBuilder};
+#[cfg(feature = "aws-secrets")]
+pub use secrets_manager::{SecretsManagerProvider, SecretsManagerProviderBuilder};
 pub use slack::{SlackConnector, SlackConnectorBuilder};
 
 use async_trait::async_trait;

@@ -131,10 +131,22 @@ pub(crate) fn validate(origin: &str, key: &str, source: &SourceConfig) -> Result
 }
 
 /// The store of named secrets (`credentials = { secret = "..." }`) this
-/// build offers by default: none yet; the `aws-secrets` feature plugs AWS
-/// Secrets Manager in here.
+/// build offers by default: AWS Secrets Manager on the standard credential
+/// chain with the `aws-secrets` feature, none otherwise. A config's
+/// `[aws]`/`[secrets]` sections refine it (`config::components`), which
+/// then builds its own.
+#[cfg_attr(feature = "aws-secrets", allow(dead_code))]
 pub(crate) fn default_secret_provider() -> Option<Arc<dyn SecretProvider>> {
-    None
+    #[cfg(feature = "aws-secrets")]
+    {
+        Some(Arc::new(
+            super::secrets_manager::SecretsManagerProvider::builder().build(),
+        ))
+    }
+    #[cfg(not(feature = "aws-secrets"))]
+    {
+        None
+    }
 }
 
 /// Builds the connector of a validated remote source entry; `resolve_path`
@@ -530,15 +542,20 @@ mod tests {
         let text =
             format!("{GH}repos = [\"a/b\"]\ncredentials = {{ secret = \"vaultiq/github\" }}");
         let config = Config::parse(&text, "vaultiq.toml")?;
-        let err = config
-            .connectors()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            err.contains("vaultiq/github") && err.contains("not available in this build"),
-            "{err}"
-        );
+        if cfg!(feature = "aws-secrets") {
+            // Secrets Manager serves it, fetched on first use (no I/O here).
+            assert_eq!(config.connectors()?.len(), 1);
+        } else {
+            let err = config
+                .connectors()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains("vaultiq/github") && err.contains("not available in this build"),
+                "{err}"
+            );
+        }
         #[derive(Debug)]
         struct Store;
         #[async_trait::async_trait]

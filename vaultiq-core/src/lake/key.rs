@@ -27,6 +27,18 @@ pub fn decode(segment: &str) -> Option<String> {
         .map(|s| s.into_owned())
 }
 
+/// A configured key prefix as the keys use it: empty, or ending in exactly
+/// one `/` (`"kb"` and `"kb/"` both become `"kb/"`), so every part that
+/// builds or parses keys agrees on it.
+pub fn normalize_prefix(prefix: &str) -> String {
+    let trimmed = prefix.trim_end_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("{trimmed}/")
+    }
+}
+
 /// The object key of a record in an object-store lake:
 /// `{prefix}raw/{source}/{id}.json`, both names encoded.
 pub fn record_key(prefix: &str, source_name: &str, document_id: &str) -> String {
@@ -72,6 +84,15 @@ mod tests {
                 Some(("wiki".to_string(), id.to_string()))
             );
         }
+    }
+
+    #[test]
+    fn prefixes_end_in_one_slash() {
+        assert_eq!(normalize_prefix(""), "");
+        assert_eq!(normalize_prefix("/"), "");
+        assert_eq!(normalize_prefix("kb"), "kb/");
+        assert_eq!(normalize_prefix("kb//"), "kb/");
+        assert_eq!(normalize_prefix("a/b/"), "a/b/");
     }
 
     #[test]

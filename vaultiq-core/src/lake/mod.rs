@@ -2,8 +2,12 @@
 
 mod fs;
 pub mod key;
+#[cfg(feature = "aws-s3")]
+mod s3;
 
 pub use fs::FsLake;
+#[cfg(feature = "aws-s3")]
+pub use s3::{S3Lake, S3LakeBuilder, ServerSideEncryption};
 
 use async_trait::async_trait;
 

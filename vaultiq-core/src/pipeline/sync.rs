@@ -23,6 +23,9 @@ use crate::state::{StateStore, SyncRun};
 use crate::store::{IndexedDocument, VectorStore};
 use crate::{Error, Result};
 
+/// Lake writes of one batch that may be in flight at once.
+const LAKE_WRITES_IN_FLIGHT: usize = 16;
+
 /// Settings of a sync run.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -348,9 +351,14 @@ async fn prepare_batch(
         // Never trust a connector's hash: it decides what gets re-embedded.
         record.document.content_hash = record.document.compute_hash();
     }
+    // Several writes in flight: an object-store lake (S3) pays a round
+    // trip per record, which in series would dominate the sync. (Groups
+    // of boxed futures rather than a stream combinator, which would make
+    // the sync future lose `Send` for callers that spawn it.)
     async {
-        for record in &records {
-            parts.lake.put(record).await?;
+        for group in records.chunks(LAKE_WRITES_IN_FLIGHT) {
+            futures::future::try_join_all(group.iter().map(|record| parts.lake.put(record)))
+                .await?;
         }
         Ok::<_, Error>(())
     }

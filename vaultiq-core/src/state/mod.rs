@@ -1,7 +1,11 @@
 //! Sync state: checkpoints, per-document content hashes, run history.
 
+#[cfg(feature = "aws-dynamodb")]
+mod dynamodb;
 mod sqlite;
 
+#[cfg(feature = "aws-dynamodb")]
+pub use dynamodb::{DynamoDbStateStore, DynamoDbStateStoreBuilder};
 pub use sqlite::SqliteStateStore;
 
 use std::collections::HashMap;

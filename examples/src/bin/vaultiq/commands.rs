@@ -60,7 +60,30 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    if let Command::Init { path, force } = &cli.command {
+    if let Command::Init {
+        path,
+        create_table: true,
+        ..
+    } = &cli.command
+    {
+        let config = match &cli.config {
+            Some(file) => Config::from_file(file)?,
+            None => Config::from_file(path)?,
+        };
+        let created = init::create_state_table(&config).await?;
+        if cli.json {
+            output::json(&serde_json::json!({ "table": config.state.table, "created": created }))?;
+        } else if !cli.quiet {
+            let table = config.state.table.as_deref().unwrap_or_default();
+            if created {
+                println!("Created DynamoDB table {table}.");
+            } else {
+                println!("DynamoDB table {table} already exists with the right keys.");
+            }
+        }
+        return Ok(exit::OK);
+    }
+    if let Command::Init { path, force, .. } = &cli.command {
         init::write_example(path, *force)?;
         if cli.json {
             output::json(&serde_json::json!({ "written": path }))?;

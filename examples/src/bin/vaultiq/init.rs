@@ -125,6 +125,25 @@ pub fn write_example(path: &Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `vaultiq init --create-table`: creates the DynamoDB state table that
+/// `config` names; true when it was created now.
+pub async fn create_state_table(config: &vaultiq_core::config::Config) -> anyhow::Result<bool> {
+    if config.state.kind != "dynamodb" {
+        usage!(
+            "--create-table creates the `[state] kind = \"dynamodb\"` table, but this config has `kind = \"{}\"`",
+            config.state.kind
+        );
+    }
+    #[cfg(feature = "aws")]
+    {
+        Ok(config.create_state_table().await?)
+    }
+    #[cfg(not(feature = "aws"))]
+    {
+        usage!("this vaultiq was built without AWS support; rebuild with `--features aws`")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

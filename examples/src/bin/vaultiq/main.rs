@@ -51,6 +51,10 @@ enum Command {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
+        /// Instead, create the DynamoDB state table the config at PATH (or
+        /// --config) names (`[state] kind = "dynamodb"`); needs the `aws` feature.
+        #[arg(long)]
+        create_table: bool,
     },
     /// Index a directory of .md, .txt, .html and .json files (incremental on re-run).
     Ingest {
