@@ -147,7 +147,8 @@ pub async fn handle(
         Some(source) => source,
         None => match kb.source_names().as_slice() {
             [only] => only.clone(),
-            names => return Err(Error::Config(format!(
+            names => {
+                return Err(Error::Config(format!(
                 "no source named: pass {{\"source\": \"...\"}} or set {SOURCE_VAR}; configured: {}",
                 if names.is_empty() {
                     "none".to_string()
@@ -155,7 +156,8 @@ pub async fn handle(
                     names.join(", ")
                 }
             ))
-            .into()),
+                .into())
+            }
         },
     };
     if request.limit == Some(0) {
