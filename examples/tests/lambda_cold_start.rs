@@ -14,6 +14,10 @@
 //! VAULTIQ_COLD_START_RUNS=7 cargo test --release -p vaultiq-examples \
 //!     --test lambda_cold_start -- --nocapture --test-threads 1
 //! ```
+//!
+//! or, to time the deployment packages `scripts/build-lambdas` made, add
+//! `VAULTIQ_LAMBDA_BIN_DIR=target/lambda` (its `api/bootstrap` and
+//! `processing/bootstrap` are run instead of this build's binaries).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -193,6 +197,18 @@ fn read(path: &Path) -> String {
 
 // ---------------------------------------------------------------- fixtures
 
+/// The function binary: this build's, or a packaged `bootstrap`.
+fn function_binary(name: &str, built: &str) -> String {
+    match std::env::var("VAULTIQ_LAMBDA_BIN_DIR") {
+        Ok(dir) if !dir.is_empty() => Path::new(&dir)
+            .join(name)
+            .join("bootstrap")
+            .display()
+            .to_string(),
+        _ => built.to_string(),
+    }
+}
+
 fn runs() -> usize {
     std::env::var("VAULTIQ_COLD_START_RUNS")
         .ok()
@@ -263,7 +279,7 @@ async fn api_cold_start_answers_a_query() {
     for run in 0..runs() {
         let log = dir.path().join(format!("api-{run}.log"));
         let replies = invoke(
-            env!("CARGO_BIN_EXE_lambda-api"),
+            &function_binary("api", env!("CARGO_BIN_EXE_lambda-api")),
             &function_env(&data),
             vec![event.clone(), event.clone()],
             &log,
@@ -344,7 +360,7 @@ async fn processing_cold_start_and_throughput() {
         copy_dir(&seed.join("lake"), &data.join("lake"));
         let log = dir.path().join(format!("processing-{run}.log"));
         let replies = invoke(
-            env!("CARGO_BIN_EXE_lambda-processing"),
+            &function_binary("processing", env!("CARGO_BIN_EXE_lambda-processing")),
             &function_env(&data),
             events.clone(),
             &log,
