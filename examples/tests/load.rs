@@ -12,9 +12,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-#[allow(dead_code)]
-#[path = "../src/bin/vaultiq/server/mod.rs"]
-mod server;
+use vaultiq_examples::server;
 
 use std::path::Path;
 use std::sync::Arc;

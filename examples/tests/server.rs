@@ -10,9 +10,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-#[allow(dead_code)]
-#[path = "../src/bin/vaultiq/server/mod.rs"]
-mod server;
+use vaultiq_examples::server;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -10,6 +10,8 @@ use crate::chunker::{Chunker, RecursiveChunker};
 use crate::connector::{Connector, FilesConnector};
 use crate::embedder::{CachedEmbedder, Embedder, LocalEmbedder};
 use crate::lake::{FsLake, Lake};
+use crate::pipeline::collect::{self, CollectOptions, CollectReport};
+use crate::pipeline::lake_index::{self, LakeIndexReport};
 use crate::pipeline::query::{self, Query, QueryResult, SearchResult};
 use crate::pipeline::sync::{self, SyncOptions, SyncParts, SyncProgress, SyncReport};
 use crate::state::{SqliteStateStore, StateStore, SyncRun};
@@ -272,6 +274,43 @@ impl KnowledgeBase {
         progress: &(dyn Fn(&SyncProgress) + Send + Sync),
     ) -> Result<SyncReport> {
         crate::pipeline::reindex::reindex(&self.parts(), only, options, progress).await
+    }
+
+    /// Collects one configured source into the raw lake only (fetch ->
+    /// lake -> checkpoint, nothing is embedded), within `options`' deadline
+    /// and limit: the connector half of a deployment in which lake events
+    /// trigger the indexing ([`KnowledgeBase::index_lake_documents`]).
+    pub async fn collect_source(
+        &self,
+        name: &str,
+        options: &CollectOptions,
+    ) -> Result<CollectReport> {
+        let source = self.source(name)?;
+        collect::collect_source(&self.parts(), source, options).await
+    }
+
+    /// Indexes the lake records of documents `ids` of source `source_name`
+    /// as they are now: present ones are indexed unless unchanged, absent
+    /// ones are removed from the index. What a lake event asks for.
+    pub async fn index_lake_documents(
+        &self,
+        source_name: &str,
+        ids: &[String],
+    ) -> Result<LakeIndexReport> {
+        lake_index::index_lake_documents(&self.parts(), source_name, ids).await
+    }
+
+    /// The configured source named `name`.
+    fn source(&self, name: &str) -> Result<&Arc<dyn Connector>> {
+        self.sources
+            .iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "no source named `{name}`; configured: {}",
+                    self.source_names().join(", ")
+                ))
+            })
     }
 
     /// Ranked hits for a query.

@@ -454,6 +454,30 @@ async fn embed_documents(
     Ok(indexed)
 }
 
+/// The warning to give instead of deleting `vanished` of `known` documents
+/// of a source when that breaks the safety limit of `options`; `None` when
+/// the deletion may go ahead. Shared with the collect pipeline.
+pub(crate) fn deletion_refused(
+    name: &str,
+    vanished: usize,
+    known: usize,
+    options: &SyncOptions,
+) -> Option<String> {
+    let share = vanished as f64 / known.max(1) as f64;
+    if options.force_delete
+        || vanished <= options.delete_allowance
+        || share <= options.max_delete_share
+    {
+        return None;
+    }
+    Some(format!(
+        "source `{name}`: {vanished} of {known} documents vanished ({:.0}%), more than the {:.0}% allowed in one run; \
+         nothing was deleted. Check the source, then sync with force to delete them.",
+        share * 100.0,
+        options.max_delete_share * 100.0
+    ))
+}
+
 async fn delete_vanished(
     parts: &SyncParts<'_>,
     connector: &Arc<dyn Connector>,
@@ -477,19 +501,7 @@ async fn delete_vanished(
     if vanished.is_empty() {
         return Ok(());
     }
-    let share = vanished.len() as f64 / indexed.len().max(1) as f64;
-    if !options.force_delete
-        && vanished.len() > options.delete_allowance
-        && share > options.max_delete_share
-    {
-        let warning = format!(
-            "source `{name}`: {} of {} documents vanished ({:.0}%), more than the {:.0}% allowed in one run; \
-             nothing was deleted. Check the source, then sync with force to delete them.",
-            vanished.len(),
-            indexed.len(),
-            share * 100.0,
-            options.max_delete_share * 100.0
-        );
+    if let Some(warning) = deletion_refused(name, vanished.len(), indexed.len(), options) {
         tracing::warn!("{warning}");
         report.warnings.push(warning);
         return Ok(());

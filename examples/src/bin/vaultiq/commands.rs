@@ -13,7 +13,8 @@ use vaultiq_core::{KnowledgeBase, Query, SearchMode, SourceType, SyncOptions, Sy
 use crate::exit::{self, usage};
 use crate::lock::{DataDirLock, LockBusy};
 use crate::schedule::StopSignal;
-use crate::{init, output, progress, server, Cli, Command};
+use crate::{init, output, progress, Cli, Command};
+use vaultiq_examples::server;
 
 /// Options shared by `ask` and `search`.
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,6 @@ mod lock;
 mod output;
 mod progress;
 mod schedule;
-mod server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -55,13 +55,13 @@ impl StopSignal {
         let (tx, changed) = watch::channel(false);
         let set = flag.clone();
         tokio::spawn(async move {
-            crate::server::shutdown_signal().await;
+            vaultiq_examples::server::shutdown_signal().await;
             set.store(true, Ordering::SeqCst);
             tx.send_replace(true);
             if !quiet {
                 eprintln!("stopping after the current batch (press Ctrl-C again to quit now)");
             }
-            crate::server::shutdown_signal().await;
+            vaultiq_examples::server::shutdown_signal().await;
             std::process::exit(i32::from(exit::INTERRUPTED));
         });
         StopSignal { flag, changed }
