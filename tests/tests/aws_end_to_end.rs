@@ -18,7 +18,13 @@ use vaultiq_tests::sample_corpus;
 
 const QUESTION: &str = "How do I rotate the TLS certificates?";
 
-fn config_text(data_dir: &std::path::Path, bucket: &str, prefix: &str, aws: &str, bedrock: &str) -> String {
+fn config_text(
+    data_dir: &std::path::Path,
+    bucket: &str,
+    prefix: &str,
+    aws: &str,
+    bedrock: &str,
+) -> String {
     format!(
         r#"data_dir = "{data}"
 
@@ -57,7 +63,10 @@ async fn files_to_s3_lake_to_titan_to_store_to_claude() {
     let (aws, bedrock) = match &target {
         Target::Moto { url } => {
             emulator = Some(BedrockEmulator::start().await);
-            let bedrock_url = emulator.as_ref().map(|e| e.url().to_string()).unwrap_or_default();
+            let bedrock_url = emulator
+                .as_ref()
+                .map(|e| e.url().to_string())
+                .unwrap_or_default();
             (
                 format!("[aws]\nregion = \"{MOTO_REGION}\"\nendpoint_url = \"{url}\"\n"),
                 format!("endpoint_url = \"{bedrock_url}\"\n"),
@@ -71,7 +80,10 @@ async fn files_to_s3_lake_to_titan_to_store_to_claude() {
 
     let first_dir = tempfile::tempdir().unwrap();
     let text = config_text(first_dir.path(), &bucket, &prefix, &aws, &bedrock);
-    let kb = Config::parse(&text, "vaultiq.toml").unwrap().open().unwrap();
+    let kb = Config::parse(&text, "vaultiq.toml")
+        .unwrap()
+        .open()
+        .unwrap();
     let report = kb.sync(&SyncOptions::default(), &|_| {}).await.unwrap();
     let indexed = report.indexed();
     assert!(indexed > 10, "{report:?}");
@@ -87,23 +99,36 @@ async fn files_to_s3_lake_to_titan_to_store_to_claude() {
     let answer = kb.ask(&Query::new(QUESTION)).await.unwrap().answer;
     assert!(answer.grounded, "{answer:?}");
     assert!(!answer.citations.is_empty(), "{answer:?}");
-    assert!(answer.citations.iter().all(|c| c.source_type == SourceType::Files));
+    assert!(answer
+        .citations
+        .iter()
+        .all(|c| c.source_type == SourceType::Files));
     let cited: Vec<String> = answer.citations.iter().map(|c| c.url.clone()).collect();
     assert!(
         answer.citations[0].title.to_lowercase().contains("tls")
-            || answer.citations[0].title.to_lowercase().contains("certificate"),
+            || answer.citations[0]
+                .title
+                .to_lowercase()
+                .contains("certificate"),
         "{:?}",
         answer.citations
     );
     if let Some(emulator) = &emulator {
         // Chunks and the question went to Titan; the answer to Converse.
-        assert!(emulator.stats().succeeded > indexed as u64, "{:?}", emulator.stats());
+        assert!(
+            emulator.stats().succeeded > indexed,
+            "{:?}",
+            emulator.stats()
+        );
     }
 
     // A fresh data directory: the index comes back from the S3 lake alone.
     let second_dir = tempfile::tempdir().unwrap();
     let text = config_text(second_dir.path(), &bucket, &prefix, &aws, &bedrock);
-    let rebuilt = Config::parse(&text, "vaultiq.toml").unwrap().open().unwrap();
+    let rebuilt = Config::parse(&text, "vaultiq.toml")
+        .unwrap()
+        .open()
+        .unwrap();
     let report = rebuilt
         .reindex(None, &SyncOptions::default(), &|_| {})
         .await
@@ -111,5 +136,8 @@ async fn files_to_s3_lake_to_titan_to_store_to_claude() {
     assert_eq!(report.indexed(), indexed, "{report:?}");
     let again = rebuilt.ask(&Query::new(QUESTION)).await.unwrap().answer;
     let cited_again: Vec<String> = again.citations.iter().map(|c| c.url.clone()).collect();
-    assert_eq!(cited_again, cited, "the rebuilt index answers from the same sources");
+    assert_eq!(
+        cited_again, cited,
+        "the rebuilt index answers from the same sources"
+    );
 }
