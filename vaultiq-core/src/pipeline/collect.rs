@@ -28,8 +28,7 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use crate::connector::Connector;
-use crate::pipeline::sync::{deletion_refused, SyncOptions, SyncParts};
-use crate::state::SyncRun;
+use crate::pipeline::sync::{deletion_refused, record_run, SyncOptions, SyncParts};
 use crate::{Error, Result};
 
 /// Settings of a collect run.
@@ -94,20 +93,18 @@ pub(crate) async fn collect_source(
     let outcome = run(parts, connector, options, &mut report)
         .instrument(tracing::info_span!("collect", source = %name))
         .await;
-    let run_record = SyncRun {
-        source_name: name,
+    // `written` documents are handed to the indexer, which indexes them as
+    // their lake events arrive. A failed history write must not hide the
+    // run's own error.
+    let recorded = record_run(
+        parts.state,
+        name,
         started_at,
-        finished_at: Utc::now(),
-        outcome: match &outcome {
-            Ok(()) => "ok".to_string(),
-            Err(e) => e.to_string(),
-        },
-        // Handed to the indexer; it indexes them as their lake events arrive.
-        indexed: report.written,
-        deleted: report.deleted,
-    };
-    // A failed history write must not hide the run's own error.
-    let recorded = parts.state.record_run(&run_record).await;
+        &outcome,
+        report.written,
+        report.deleted,
+    )
+    .await;
     outcome?;
     recorded?;
     Ok(report)

@@ -166,22 +166,43 @@ pub(crate) async fn sync_source(
     let outcome = run(parts, connector, options, report, &mut current, progress)
         .instrument(span)
         .await;
-    let run_record = SyncRun {
-        source_name: name,
+    let recorded = record_run(
+        parts.state,
+        name,
+        started_at,
+        &outcome,
+        current.indexed,
+        current.deleted,
+    )
+    .await;
+    report.sources.push(current);
+    // A failed history write must not hide the sync's own error.
+    outcome?;
+    recorded
+}
+
+/// Appends one run of a source to the state's history; `outcome` is the
+/// run's result, recorded as `ok` or its error text.
+pub(super) async fn record_run(
+    state: &dyn StateStore,
+    source_name: String,
+    started_at: chrono::DateTime<Utc>,
+    outcome: &Result<()>,
+    indexed: usize,
+    deleted: usize,
+) -> Result<()> {
+    let run = SyncRun {
+        source_name,
         started_at,
         finished_at: Utc::now(),
-        outcome: match &outcome {
+        outcome: match outcome {
             Ok(()) => "ok".to_string(),
             Err(e) => e.to_string(),
         },
-        indexed: current.indexed,
-        deleted: current.deleted,
+        indexed,
+        deleted,
     };
-    // A failed history write must not hide the sync's own error.
-    let recorded = parts.state.record_run(&run_record).await;
-    report.sources.push(current);
-    outcome?;
-    recorded
+    state.record_run(&run).await
 }
 
 async fn run(
