@@ -17,9 +17,14 @@
 //! - API Gateway REST proxy (payload 1.0):
 //!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format>
 //!
-//! Every part comes from one config built by [`config_for`]: the local
-//! parts today (fs lake, SQLite state, embedded store, local model); the
-//! same tests run against S3/DynamoDB emulators by changing that function.
+//! Every test runs twice, once per [`Parts`]: on the local parts (fs lake,
+//! SQLite state, embedded store, local model), and in the seed's AWS shape
+//! (S3 lake, DynamoDB state and Secrets Manager on moto, Titan and Claude
+//! on the Bedrock emulator, OpenSearch Serverless on its emulator). The AWS
+//! run needs `VAULTIQ_MOTO_URL` (`make test-aws` starts moto) and is
+//! skipped with a message otherwise; `VAULTIQ_TEST_AWS=1` runs it against
+//! real S3, DynamoDB, Secrets Manager and Bedrock instead, with OpenSearch
+//! at `VAULTIQ_TEST_OPENSEARCH_URL` when that is set.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -34,11 +39,16 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use vaultiq_core::config::Config;
 use vaultiq_core::lake::key::{encode, record_key};
+use vaultiq_core::lake::{FsLake, Lake, S3Lake};
+use vaultiq_core::state::DynamoDbStateStore;
 use vaultiq_core::{KnowledgeBase, Query};
 use vaultiq_examples::lambda::api;
 use vaultiq_examples::lambda::connector::{self, ConnectorSettings};
 use vaultiq_examples::lambda::processing::{self, ProcessingSettings};
 use vaultiq_examples::server::{self, ApiKeys, ServerSettings};
+use vaultiq_tests::aws::{target, unique, Target, MOTO_REGION};
+use vaultiq_tests::bedrock_emulator::BedrockEmulator;
+use vaultiq_tests::opensearch_emulator::{self, OpenSearchEmulator};
 
 const SOURCE: &str = "runbooks";
 const BUCKET: &str = "vaultiq-lake";
@@ -46,24 +56,138 @@ const FIFTEEN_MINUTES: Duration = Duration::from_secs(15 * 60);
 
 // ---------------------------------------------------------------- setup
 
-/// The one place the parts are chosen: a files source over `docs`, and
-/// everything else local in `data`.
-fn config_for(data: &Path, docs: &Path) -> Config {
+/// What the knowledge base under test is made of.
+#[derive(Debug, Clone, Copy)]
+enum Parts {
+    /// fs lake, SQLite state, embedded store, local model, extractive answers.
+    Local,
+    /// S3 lake, DynamoDB state, Bedrock Titan and Claude, OpenSearch
+    /// Serverless: on moto and the emulators, or on AWS.
+    Aws,
+}
+
+/// The AWS side of a test: its own bucket, table and emulators.
+struct AwsParts {
+    target: Target,
+    bucket: String,
+    prefix: String,
+    s3: aws_sdk_s3::Client,
+    /// `[aws]`, `[lake]`, `[state]`, `[embedder]`, `[answerer]`, `[store]`.
+    sections: String,
+    /// The emulators (none against AWS); each stops when dropped.
+    bedrock: Option<BedrockEmulator>,
+    opensearch: Option<OpenSearchEmulator>,
+}
+
+impl AwsParts {
+    /// Fresh AWS parts for `stem`, or `None` when there is nothing to run
+    /// against (the reason is printed).
+    async fn start(stem: &str) -> Option<AwsParts> {
+        let target = target(&format!("lambda_handlers::{stem}::aws"))?;
+        let (bucket, prefix) = target.bucket("lambda").await;
+        let (table, namespace) = target.table("lambda").await;
+        DynamoDbStateStore::builder(table.clone())
+            .namespace(namespace.clone())
+            .settings(target.settings())
+            .build()
+            .unwrap()
+            .create_table()
+            .await
+            .unwrap();
+        let (aws, bedrock, opensearch, store) = match &target {
+            Target::Moto { url } => {
+                let bedrock = BedrockEmulator::start().await;
+                let opensearch =
+                    OpenSearchEmulator::start(opensearch_emulator::Mode::Serverless).await;
+                let store = store_section(&opensearch.url, "aoss", MOTO_REGION);
+                (
+                    format!("[aws]\nregion = \"{MOTO_REGION}\"\nendpoint_url = \"{url}\"\n"),
+                    Some(bedrock),
+                    Some(opensearch),
+                    store,
+                )
+            }
+            Target::Real { .. } => {
+                let store = match std::env::var("VAULTIQ_TEST_OPENSEARCH_URL") {
+                    Ok(url) if !url.is_empty() => {
+                        let auth = std::env::var("VAULTIQ_TEST_OPENSEARCH_AUTH")
+                            .unwrap_or_else(|_| "aoss".to_string());
+                        let region = std::env::var("AWS_REGION").unwrap_or_default();
+                        store_section(&url, &auth, &region)
+                    }
+                    _ => String::new(),
+                };
+                (String::new(), None, None, store)
+            }
+        };
+        let bedrock_endpoint = bedrock
+            .as_ref()
+            .map(|e| format!("endpoint_url = \"{}\"\n", e.url()))
+            .unwrap_or_default();
+        let sections = format!(
+            r#"{aws}
+[lake]
+kind = "s3"
+bucket = "{bucket}"
+prefix = "{prefix}"
+
+[state]
+kind = "dynamodb"
+table = "{table}"
+namespace = "{namespace}"
+
+[embedder]
+kind = "bedrock"
+dimensions = 256
+{bedrock_endpoint}
+[answerer]
+kind = "bedrock"
+max_tokens = 400
+{bedrock_endpoint}
+{store}"#
+        );
+        let s3 = target.s3().await;
+        Some(AwsParts {
+            target,
+            bucket,
+            prefix,
+            s3,
+            sections,
+            bedrock,
+            opensearch,
+        })
+    }
+
+    fn record_key(&self, id: &str) -> String {
+        record_key(&self.prefix, SOURCE, id)
+    }
+}
+
+/// `[store]` for an OpenSearch endpoint, in an index of the test's own.
+fn store_section(url: &str, auth: &str, region: &str) -> String {
+    format!(
+        "[store]\nkind = \"opensearch\"\nurl = \"{url}\"\nindex = \"{}\"\nauth = \"{auth}\"\nregion = \"{region}\"\n",
+        unique("vaultiq-lambda")
+    )
+}
+
+/// The one place the parts are chosen: a files source over `docs`, the
+/// AWS sections when given, and everything else local in `data`.
+fn config_for(data: &Path, docs: &Path, aws: Option<&AwsParts>, extra: &str) -> Config {
+    let sections = match aws {
+        Some(aws) => aws.sections.clone(),
+        None => "[lake]\nkind = \"fs\"\n\n[state]\nkind = \"sqlite\"\n".to_string(),
+    };
     let text = format!(
         r#"
 data_dir = "{data}"
 
-[lake]
-kind = "fs"
-
-[state]
-kind = "sqlite"
-
+{sections}
 [[sources]]
 type = "files"
 name = "{SOURCE}"
 path = "{docs}"
-"#,
+{extra}"#,
         data = data.display(),
         docs = docs.display(),
     );
@@ -74,6 +198,7 @@ struct Setup {
     dir: TempDir,
     config: Config,
     kb: Arc<KnowledgeBase>,
+    aws: Option<AwsParts>,
 }
 
 impl Setup {
@@ -81,51 +206,163 @@ impl Setup {
         self.dir.path().join("docs")
     }
 
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
+    /// The bucket S3 events name.
+    fn bucket(&self) -> &str {
+        self.aws.as_ref().map_or(BUCKET, |aws| aws.bucket.as_str())
     }
 
     fn processing_settings(&self) -> ProcessingSettings {
+        let settings = ProcessingSettings::from_config(&self.config);
         ProcessingSettings {
-            bucket: Some(BUCKET.to_string()),
-            ..ProcessingSettings::from_config(&self.config)
+            bucket: Some(settings.bucket.unwrap_or_else(|| BUCKET.to_string())),
+            ..settings
+        }
+    }
+
+    /// The lake the handlers write, opened on its own as a reader would.
+    fn lake(&self) -> Arc<dyn Lake> {
+        match &self.aws {
+            Some(aws) => Arc::new(
+                S3Lake::builder(&aws.bucket)
+                    .prefix(&aws.prefix)
+                    .settings(aws.target.settings())
+                    .build()
+                    .unwrap(),
+            ),
+            None => Arc::new(FsLake::new(self.dir.path().join("data").join("lake"))),
         }
     }
 
     /// Ids of the lake records of the source, sorted.
-    fn lake_ids(&self) -> Vec<String> {
-        let dir = self.data().join("lake").join(encode(SOURCE));
-        let mut ids: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter_map(|name| name.strip_suffix(".json").map(String::from))
-                .filter_map(|name| vaultiq_core::lake::key::decode(&name))
-                .collect(),
-            Err(_) => Vec::new(),
-        };
+    async fn lake_ids(&self) -> Vec<String> {
+        let mut ids = self.lake().list(SOURCE).await.unwrap();
         ids.sort();
         ids
     }
 
+    /// The stored bytes of a lake record, as text.
+    async fn read_record(&self, id: &str) -> String {
+        match &self.aws {
+            Some(aws) => {
+                let object = aws
+                    .s3
+                    .get_object()
+                    .bucket(&aws.bucket)
+                    .key(aws.record_key(id))
+                    .send()
+                    .await
+                    .unwrap();
+                let bytes = object.body.collect().await.unwrap().into_bytes();
+                String::from_utf8(bytes.to_vec()).unwrap()
+            }
+            None => std::fs::read_to_string(self.lake_file(id)).unwrap(),
+        }
+    }
+
+    /// Overwrites a lake record with `text` (damage, as a buggy writer would).
+    async fn write_record(&self, id: &str, text: &str) {
+        match &self.aws {
+            Some(aws) => {
+                aws.s3
+                    .put_object()
+                    .bucket(&aws.bucket)
+                    .key(aws.record_key(id))
+                    .body(text.as_bytes().to_vec().into())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            None => std::fs::write(self.lake_file(id), text).unwrap(),
+        }
+    }
+
     fn lake_file(&self, id: &str) -> PathBuf {
-        self.data()
+        self.dir
+            .path()
+            .join("data")
             .join("lake")
             .join(encode(SOURCE))
             .join(format!("{}.json", encode(id)))
     }
+
+    /// The recorded S3 event with one record per lake record id, from this
+    /// test's bucket.
+    fn s3_event(&self, fixture_name: &str, ids: &[String]) -> Value {
+        self.s3_event_of(SOURCE, fixture_name, ids)
+    }
+
+    /// [`Setup::s3_event`] for the records of another source.
+    fn s3_event_of(&self, source: &str, fixture_name: &str, ids: &[String]) -> Value {
+        let prefix = self.aws.as_ref().map_or("", |aws| aws.prefix.as_str());
+        let mut event = fixture(fixture_name);
+        let mut template = event["Records"][0].clone();
+        template["s3"]["bucket"]["name"] = json!(self.bucket());
+        template["s3"]["bucket"]["arn"] = json!(format!("arn:aws:s3:::{}", self.bucket()));
+        let records: Vec<Value> = ids
+            .iter()
+            .map(|id| {
+                let mut record = template.clone();
+                let key = record_key(prefix, source, id);
+                record["s3"]["object"]["key"] =
+                    json!(utf8_percent_encode(&key, S3_KEY).to_string());
+                record
+            })
+            .collect();
+        event["Records"] = json!(records);
+        event
+    }
 }
 
-/// A knowledge base over `files` (name, text) copied into a fresh docs dir.
-fn setup(files: &[(&str, String)]) -> Setup {
+/// A knowledge base of `parts` over `files` (name, text) copied into a
+/// fresh docs dir, with `extra` appended to its config; `None` when the
+/// AWS parts are not available here.
+async fn setup_with(
+    parts: Parts,
+    stem: &str,
+    files: &[(&str, String)],
+    extra: &str,
+) -> Option<Setup> {
+    let aws = match parts {
+        Parts::Local => None,
+        Parts::Aws => Some(AwsParts::start(stem).await?),
+    };
     let dir = tempfile::tempdir().unwrap();
     let docs = dir.path().join("docs");
     std::fs::create_dir_all(&docs).unwrap();
     for (name, text) in files {
         std::fs::write(docs.join(name), text).unwrap();
     }
-    let config = config_for(&dir.path().join("data"), &docs);
+    let config = config_for(&dir.path().join("data"), &docs, aws.as_ref(), extra);
     let kb = Arc::new(config.open().unwrap());
-    Setup { dir, config, kb }
+    Some(Setup {
+        dir,
+        config,
+        kb,
+        aws,
+    })
+}
+
+async fn setup(parts: Parts, stem: &str, files: &[(&str, String)]) -> Option<Setup> {
+    setup_with(parts, stem, files, "").await
+}
+
+/// Runs a test body once on the local parts and once on the AWS parts.
+macro_rules! on_both_parts {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn local() {
+                    super::$name(super::Parts::Local).await
+                }
+
+                #[tokio::test]
+                async fn aws() {
+                    super::$name(super::Parts::Aws).await
+                }
+            }
+        )*
+    };
 }
 
 /// Three runbooks of the sample corpus.
@@ -175,23 +412,6 @@ const S3_KEY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'*');
-
-/// The recorded S3 event with one record per lake record id.
-fn s3_event(fixture_name: &str, ids: &[String]) -> Value {
-    let mut event = fixture(fixture_name);
-    let template = event["Records"][0].clone();
-    let records: Vec<Value> = ids
-        .iter()
-        .map(|id| {
-            let mut record = template.clone();
-            let key = record_key("", SOURCE, id);
-            record["s3"]["object"]["key"] = json!(utf8_percent_encode(&key, S3_KEY).to_string());
-            record
-        })
-        .collect();
-    event["Records"] = json!(records);
-    event
-}
 
 /// An API Gateway event from a fixture with this method, path and body.
 fn api_event(fixture_name: &str, method: &str, path: &str, body: Option<&str>) -> LambdaRequest {
@@ -260,9 +480,16 @@ async fn chunk_ids(setup: &Setup) -> Vec<String> {
 
 // ---------------------------------------------------------------- tests
 
-#[tokio::test]
-async fn scheduled_sync_then_s3_events_then_api_answers() {
-    let setup = setup(&sample_runbooks());
+async fn scheduled_sync_then_s3_events_then_api_answers(parts: Parts) {
+    let Some(setup) = setup(
+        parts,
+        "scheduled_sync_then_s3_events_then_api_answers",
+        &sample_runbooks(),
+    )
+    .await
+    else {
+        return;
+    };
 
     // EventBridge -> connector: raw JSON lands in the lake, nothing is indexed.
     let collected = run_connector(
@@ -274,16 +501,15 @@ async fn scheduled_sync_then_s3_events_then_api_answers() {
     assert_eq!(collected["source"], SOURCE);
     assert_eq!(collected["written"], 3, "{collected}");
     assert_eq!(collected["complete"], true);
-    let ids = setup.lake_ids();
+    let ids = setup.lake_ids().await;
     assert_eq!(ids.len(), 3, "{ids:?}");
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(setup.lake_file(&ids[0])).unwrap()).unwrap();
+    let record: Value = serde_json::from_str(&setup.read_record(&ids[0]).await).unwrap();
     assert_eq!(record["document"]["id"], ids[0].as_str());
     assert!(record["document"]["body"].as_str().unwrap().len() > 100);
     assert_eq!(indexed_documents(&setup).await, 0);
 
     // S3 ObjectCreated:Put batch -> processing indexes the three records.
-    let put = s3_event("s3-object-created-put.json", &ids);
+    let put = setup.s3_event("s3-object-created-put.json", &ids);
     let summary = run_processing(&setup, put.clone()).await;
     assert_eq!(summary["records"], 3, "{summary}");
     assert_eq!(summary["indexed"], 3, "{summary}");
@@ -337,6 +563,27 @@ async fn scheduled_sync_then_s3_events_then_api_answers() {
     assert_eq!(chunk_ids(&setup).await, chunks_before);
     assert_eq!(indexed_documents(&setup).await, 3);
 
+    // In the AWS shape the work really went to the emulators: chunks and
+    // questions to Titan, the answer to Claude, the records to OpenSearch.
+    if let Some(aws) = &setup.aws {
+        if let Some(bedrock) = &aws.bedrock {
+            let stats = bedrock.stats();
+            assert!(stats.succeeded > chunks_before.len(), "{stats:?}");
+            assert!(bedrock.last_converse_request().is_some());
+        }
+        if let Some(opensearch) = &aws.opensearch {
+            let requests = opensearch.requests();
+            assert!(
+                requests.iter().any(|r| r.ends_with("/_bulk")),
+                "{requests:?}"
+            );
+            assert!(
+                requests.iter().any(|r| r.ends_with("/_search")),
+                "{requests:?}"
+            );
+        }
+    }
+
     // The next scheduled run finds nothing new and rewrites nothing.
     let quiet = run_connector(
         &setup,
@@ -347,19 +594,26 @@ async fn scheduled_sync_then_s3_events_then_api_answers() {
     assert_eq!(quiet["written"], 0, "{quiet}");
 }
 
-#[tokio::test]
-async fn deletions_flow_from_source_to_lake_to_index() {
-    let setup = setup(&sample_runbooks());
+async fn deletions_flow_from_source_to_lake_to_index(parts: Parts) {
+    let Some(setup) = setup(
+        parts,
+        "deletions_flow_from_source_to_lake_to_index",
+        &sample_runbooks(),
+    )
+    .await
+    else {
+        return;
+    };
     run_connector(&setup, json!({"source": SOURCE}), FIFTEEN_MINUTES).await;
-    let ids = setup.lake_ids();
-    run_processing(&setup, s3_event("s3-object-created-put.json", &ids)).await;
+    let ids = setup.lake_ids().await;
+    run_processing(&setup, setup.s3_event("s3-object-created-put.json", &ids)).await;
     assert_eq!(indexed_documents(&setup).await, 3);
 
     // The file goes away: the connector deletes its lake record...
     std::fs::remove_file(setup.docs().join("disk-full.txt")).unwrap();
     let collected = run_connector(&setup, json!({"source": SOURCE}), FIFTEEN_MINUTES).await;
     assert_eq!(collected["deleted"], 1, "{collected}");
-    let left = setup.lake_ids();
+    let left = setup.lake_ids().await;
     assert_eq!(left.len(), 2);
     let gone: Vec<String> = ids
         .iter()
@@ -369,7 +623,7 @@ async fn deletions_flow_from_source_to_lake_to_index() {
     assert_eq!(gone.len(), 1);
     assert!(gone[0].contains("disk-full"), "{gone:?}");
     // ...which raises ObjectRemoved:Delete; processing removes the document.
-    let removed = s3_event("s3-object-removed-delete.json", &gone);
+    let removed = setup.s3_event("s3-object-removed-delete.json", &gone);
     let summary = run_processing(&setup, removed.clone()).await;
     assert_eq!(summary["deleted"], 1, "{summary}");
     assert_eq!(indexed_documents(&setup).await, 2);
@@ -380,13 +634,12 @@ async fn deletions_flow_from_source_to_lake_to_index() {
 
     // A late ObjectCreated for a record that is gone indexes nothing: the
     // lake's current state decides, whatever order events arrive in.
-    let late = run_processing(&setup, s3_event("s3-object-created-put.json", &gone)).await;
+    let late = run_processing(&setup, setup.s3_event("s3-object-created-put.json", &gone)).await;
     assert_eq!(late["indexed"], 0, "{late}");
     assert_eq!(indexed_documents(&setup).await, 2);
 }
 
-#[tokio::test]
-async fn time_budget_stops_between_batches_and_the_next_run_resumes() {
+async fn time_budget_stops_between_batches_and_the_next_run_resumes(parts: Parts) {
     // 70 files: the files connector fetches them in batches of 64.
     let files: Vec<(String, String)> = (0..70)
         .map(|i| {
@@ -400,7 +653,15 @@ async fn time_budget_stops_between_batches_and_the_next_run_resumes() {
         })
         .collect();
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
-    let setup = setup(&files);
+    let Some(setup) = setup(
+        parts,
+        "time_budget_stops_between_batches_and_the_next_run_resumes",
+        &files,
+    )
+    .await
+    else {
+        return;
+    };
 
     // Only the margin is left: one batch (every run makes progress), then stop.
     let first = run_connector(
@@ -413,7 +674,7 @@ async fn time_budget_stops_between_batches_and_the_next_run_resumes() {
     assert_eq!(first["fetched"], 64, "{first}");
     assert_eq!(first["complete"], false);
     assert_eq!(first["stopped"], "deadline");
-    assert_eq!(setup.lake_ids().len(), 64);
+    assert_eq!(setup.lake_ids().await.len(), 64);
 
     // The next run resumes from the checkpoint: only the rest is fetched.
     let second = run_connector(
@@ -425,11 +686,10 @@ async fn time_budget_stops_between_batches_and_the_next_run_resumes() {
     assert_eq!(second["fetched"], 6, "{second}");
     assert_eq!(second["complete"], true);
     assert_eq!(second["stopped"], Value::Null);
-    assert_eq!(setup.lake_ids().len(), 70);
+    assert_eq!(setup.lake_ids().await.len(), 70);
 }
 
-#[tokio::test]
-async fn manual_invoke_limit_and_bad_inputs() {
+async fn manual_invoke_limit_and_bad_inputs(parts: Parts) {
     let files: Vec<(String, String)> = (0..65)
         .map(|i| {
             (
@@ -439,7 +699,9 @@ async fn manual_invoke_limit_and_bad_inputs() {
         })
         .collect();
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
-    let setup = setup(&files);
+    let Some(setup) = setup(parts, "manual_invoke_limit_and_bad_inputs", &files).await else {
+        return;
+    };
 
     let limited = run_connector(
         &setup,
@@ -478,13 +740,20 @@ async fn manual_invoke_limit_and_bad_inputs() {
     .is_err());
 }
 
-#[tokio::test]
-async fn sqs_batches_report_only_the_failed_messages() {
-    let setup = setup(&sample_runbooks());
+async fn sqs_batches_report_only_the_failed_messages(parts: Parts) {
+    let Some(setup) = setup(
+        parts,
+        "sqs_batches_report_only_the_failed_messages",
+        &sample_runbooks(),
+    )
+    .await
+    else {
+        return;
+    };
     run_connector(&setup, json!({"source": SOURCE}), FIFTEEN_MINUTES).await;
-    let ids = setup.lake_ids();
+    let ids = setup.lake_ids().await;
     // One record is damaged in the lake: it cannot be indexed.
-    std::fs::write(setup.lake_file(&ids[2]), "{ not json").unwrap();
+    setup.write_record(&ids[2], "{ not json").await;
 
     let template = fixture("sqs-message.json")["Records"][0].clone();
     let message = |id: &str, body: String| {
@@ -493,15 +762,19 @@ async fn sqs_batches_report_only_the_failed_messages() {
         m["body"] = json!(body);
         m
     };
-    let s3_body = |ids: &[String]| s3_event("s3-object-created-put.json", ids).to_string();
-    let mut foreign = fixture("s3-object-created-put.json");
+    let s3_body = |ids: &[String]| {
+        setup
+            .s3_event("s3-object-created-put.json", ids)
+            .to_string()
+    };
+    let mut foreign = setup.s3_event("s3-object-created-put.json", &ids[0..1]);
     foreign["Records"][0]["s3"]["object"]["key"] = json!("exports/report.csv");
     let batch = json!({"Records": [
         message("ok-1", s3_body(&ids[0..1])),
         message("not-json", "this is not an S3 event".to_string()),
         message("foreign", foreign.to_string()),
         message("test-event", json!({"Service": "Amazon S3", "Event": "s3:TestEvent",
-            "Time": "2026-12-01T22:00:00.000Z", "Bucket": BUCKET}).to_string()),
+            "Time": "2026-12-01T22:00:00.000Z", "Bucket": setup.bucket()}).to_string()),
         message("damaged", s3_body(&ids[2..3])),
         message("ok-2", s3_body(&ids[1..2])),
     ]});
@@ -517,19 +790,26 @@ async fn sqs_batches_report_only_the_failed_messages() {
     assert_eq!(indexed_documents(&setup).await, 2);
 }
 
-#[tokio::test]
-async fn direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped() {
-    let setup = setup(&sample_runbooks());
+async fn direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped(parts: Parts) {
+    let Some(setup) = setup(
+        parts,
+        "direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped",
+        &sample_runbooks(),
+    )
+    .await
+    else {
+        return;
+    };
     run_connector(&setup, json!({"source": SOURCE}), FIFTEEN_MINUTES).await;
-    let ids = setup.lake_ids();
-    std::fs::write(setup.lake_file(&ids[0]), "[]").unwrap();
+    let ids = setup.lake_ids().await;
+    setup.write_record(&ids[0], "[]").await;
 
     // Direct S3 invocations cannot report single records: the whole
     // invocation fails so Lambda retries it; the good records are indexed.
     let err = processing::handle(
         &setup.kb,
         &setup.processing_settings(),
-        event(s3_event("s3-object-created-put.json", &ids)),
+        event(setup.s3_event("s3-object-created-put.json", &ids)),
     )
     .await
     .unwrap_err();
@@ -540,9 +820,9 @@ async fn direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped(
     assert_eq!(indexed_documents(&setup).await, 2);
 
     // Other buckets and keys outside `raw/` are skipped, not failed.
-    let mut other = s3_event("s3-object-created-put.json", &ids[1..2]);
+    let mut other = setup.s3_event("s3-object-created-put.json", &ids[1..2]);
     other["Records"][0]["s3"]["bucket"]["name"] = json!("someone-elses-bucket");
-    let mut outside = fixture("s3-object-created-put.json");
+    let mut outside = setup.s3_event("s3-object-created-put.json", &ids[1..2]);
     outside["Records"][0]["s3"]["object"]["key"] = json!("uploads/Happy+Face.jpg");
     for payload in [other, outside] {
         let summary = run_processing(&setup, payload).await;
@@ -561,9 +841,16 @@ async fn direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped(
     assert!(err.to_string().contains("`Records` list"), "{err}");
 }
 
-#[tokio::test]
-async fn api_events_get_the_servers_validation_and_auth() {
-    let setup = setup(&sample_runbooks());
+async fn api_events_get_the_servers_validation_and_auth(parts: Parts) {
+    let Some(setup) = setup(
+        parts,
+        "api_events_get_the_servers_validation_and_auth",
+        &sample_runbooks(),
+    )
+    .await
+    else {
+        return;
+    };
     for fixture_name in ["apigw-v2-http-api.json", "apigw-v1-rest-proxy.json"] {
         for (body, message) in [
             (r#"{"query": "x", "top_k": 0}"#, "top_k must be 1..50"),
@@ -635,3 +922,192 @@ async fn api_events_get_the_servers_validation_and_auth() {
     assert_eq!(status, 503);
     assert_eq!(reply["error"]["code"], "unavailable");
 }
+
+// ------------------------------------------- credentials from Secrets Manager
+
+/// What a loopback Jira Cloud accepts: basic auth of `ops@acme.com` with
+/// the API token `jira-key`, base64-encoded as RFC 7617 has it.
+const JIRA_AUTHORIZATION: &str = "Basic b3BzQGFjbWUuY29tOmppcmEta2V5";
+
+/// Two OPS issues in the shape of Jira Cloud's enhanced search
+/// (`GET /rest/api/3/search/jql`, one last page; descriptions in ADF):
+/// <https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-jql-get>
+fn jira_search_page() -> Value {
+    let issue = |id: &str, key: &str, summary: &str, text: &str| {
+        json!({
+            "id": id, "key": key, "self": format!("https://acme.atlassian.net/rest/api/3/issue/{id}"),
+            "fields": {
+                "summary": summary,
+                "description": {"type": "doc", "version": 1, "content": [
+                    {"type": "paragraph", "content": [{"type": "text", "text": text}]}]},
+                "status": {"name": "Done"}, "priority": {"name": "High"},
+                "issuetype": {"name": "Incident"}, "assignee": null,
+                "reporter": {"displayName": "Ada", "accountId": "a1"},
+                "labels": ["vpn"], "components": [],
+                "project": {"key": "OPS", "name": "Operations"},
+                "created": "2026-11-30T08:00:00.000+0000",
+                "updated": "2026-11-30T09:30:00.000+0000",
+                "comment": {"comments": [], "maxResults": 0, "total": 0, "startAt": 0}
+            }
+        })
+    };
+    json!({
+        "issues": [
+            issue("10007", "OPS-7", "VPN gateway drops connections after the firmware update",
+                "Roll the VPN gateway back to firmware 9.1 and restart the tunnel service."),
+            issue("10008", "OPS-8", "Printer queue stuck on floor 3",
+                "Clear the spooler and re-add the printer."),
+        ],
+        "isLast": true
+    })
+}
+
+/// A loopback Jira Cloud answering searches to authenticated callers only;
+/// stops when the returned sender is dropped.
+async fn start_jira() -> (String, tokio::sync::oneshot::Sender<()>) {
+    use axum::http::{HeaderMap, StatusCode};
+    let app = axum::Router::new().route(
+        "/rest/api/3/search/jql",
+        axum::routing::get(|headers: HeaderMap| async move {
+            let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+            if authorization != Some(JIRA_AUTHORIZATION) {
+                let body = json!({"errorMessages": ["You are not authenticated."], "errors": {}});
+                return (StatusCode::UNAUTHORIZED, axum::Json(body));
+            }
+            (StatusCode::OK, axum::Json(jira_search_page()))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (url, stop)
+}
+
+/// The seed's Jira secret shape, stored in Secrets Manager: the connector
+/// function reads it, Jira sees its credentials, and the issues end up
+/// cited by the API. A malformed secret is an error naming the secret and
+/// the missing field, never a value. AWS parts only: the local build has
+/// no Secrets Manager.
+#[tokio::test]
+async fn jira_credentials_come_from_secrets_manager() {
+    let Some(aws) = target("lambda_handlers::jira_credentials_come_from_secrets_manager") else {
+        return;
+    };
+    let (jira, _stop_jira) = start_jira().await;
+    let good = format!("{}/jira", unique("vaultiq-lambda"));
+    let broken = format!("{}/jira", unique("vaultiq-lambda"));
+    let secrets = aws.secrets().await;
+    for (name, value) in [
+        (
+            &good,
+            json!({"server": jira, "username": "ops@acme.com", "api_token": "jira-key"}),
+        ),
+        (
+            &broken,
+            json!({"server": jira, "username": "ops@acme.com", "api_tokn": "leaky-value"}),
+        ),
+    ] {
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let extra = format!(
+        r#"
+[[sources]]
+type = "jira"
+name = "tickets"
+base_url = "{jira}"
+projects = ["OPS"]
+credentials = {{ secret = "{good}" }}
+
+[[sources]]
+type = "jira"
+name = "broken"
+base_url = "{jira}"
+projects = ["OPS"]
+credentials = {{ secret = "{broken}" }}
+"#
+    );
+    let setup = setup_with(
+        Parts::Aws,
+        "jira_credentials_come_from_secrets_manager",
+        &[],
+        &extra,
+    )
+    .await
+    .unwrap();
+
+    let collected = run_connector(&setup, json!({"source": "tickets"}), FIFTEEN_MINUTES).await;
+    assert_eq!(collected["written"], 2, "{collected}");
+    let mut ids = setup.lake().list("tickets").await.unwrap();
+    ids.sort();
+    assert_eq!(ids, ["jira:tickets:OPS-7", "jira:tickets:OPS-8"]);
+    let put = setup.s3_event_of("tickets", "s3-object-created-put.json", &ids);
+    let summary = run_processing(&setup, put).await;
+    assert_eq!(summary["indexed"], 2, "{summary}");
+
+    let question = r#"{"query": "Why does the VPN gateway drop connections?", "top_k": 3}"#;
+    let (status, body) = call_api(
+        api_router(&setup),
+        api_event(
+            "apigw-v2-http-api.json",
+            "POST",
+            "/api/query",
+            Some(question),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let urls: Vec<&str> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap())
+        .collect();
+    assert!(
+        urls.contains(&format!("{jira}/browse/OPS-7").as_str()),
+        "{body}"
+    );
+    assert_eq!(body["sources"][0]["source_type"], "jira", "{body}");
+
+    let settings = ConnectorSettings::default();
+    let err = connector::handle(&setup.kb, &settings, event(json!({"source": "broken"})))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&broken) && err.contains("api_token"), "{err}");
+    assert!(
+        !err.contains("leaky-value") && !err.contains("jira-key"),
+        "{err}"
+    );
+
+    for name in [&good, &broken] {
+        let _ = secrets
+            .delete_secret()
+            .secret_id(name)
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+    }
+}
+
+on_both_parts!(
+    scheduled_sync_then_s3_events_then_api_answers,
+    deletions_flow_from_source_to_lake_to_index,
+    time_budget_stops_between_batches_and_the_next_run_resumes,
+    manual_invoke_limit_and_bad_inputs,
+    sqs_batches_report_only_the_failed_messages,
+    direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped,
+    api_events_get_the_servers_validation_and_auth,
+);

@@ -175,7 +175,8 @@ pub struct StoreConfig {
     pub max_connections: Option<usize>,
     /// opensearch: `none` (default), `basic`, `aoss` (Serverless SigV4) or `es` (managed SigV4).
     pub auth: Option<String>,
-    /// opensearch SigV4: AWS region (default `$AWS_REGION`).
+    /// opensearch SigV4: AWS region (default: `[aws] region`, then the
+    /// chain's, e.g. `$AWS_REGION`). Credentials come from the `[aws]` chain.
     pub region: Option<String>,
     /// opensearch basic auth: variable holding the user name (default `OPENSEARCH_USERNAME`).
     pub username_env: Option<String>,
@@ -779,7 +780,7 @@ impl Config {
             .build()?;
         let dimension = embedder.dimension();
         let store: Arc<dyn crate::store::VectorStore> =
-            match crate::store::from_config(&self.store, dimension)? {
+            match crate::store::from_config(&self.store, &self.aws, dimension)? {
                 Some(remote) => remote,
                 None => Arc::new(crate::store::EmbeddedStore::open(&data_dir)?),
             };

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
-use crate::config::StoreConfig;
+use crate::config::{AwsConfig, StoreConfig};
 use crate::store::{Filter, IndexedDocument, StoredHit, VectorStore};
 use crate::{Error, Result, SourceType};
 
@@ -74,12 +74,13 @@ fn env(name: &str, key: &str) -> Result<String> {
 }
 
 /// The remote store of `config` for vectors of `dimension`, or `None` for
-/// the embedded store.
+/// the embedded store. `aws` is the `[aws]` section SigV4 signing uses.
 pub(crate) fn from_config(
     config: &StoreConfig,
+    aws: &AwsConfig,
     dimension: usize,
 ) -> Result<Option<Arc<dyn VectorStore>>> {
-    let _ = dimension;
+    let _ = (dimension, aws);
     match config.kind.as_str() {
         #[cfg(feature = "pgvector")]
         "pgvector" => {
@@ -118,6 +119,7 @@ pub(crate) fn from_config(
                 Error::Config("`store.url` is required for the opensearch store".into())
             })?;
             let index = config.index.clone().unwrap_or_else(|| "vaultiq".into());
+            let mut chain = None;
             let auth = match config.auth.as_deref().unwrap_or("none") {
                 "none" => OpenSearchAuth::None,
                 "basic" => {
@@ -135,17 +137,14 @@ pub(crate) fn from_config(
                     }
                 }
                 kind @ ("aoss" | "es") => {
-                    let region = match &config.region {
-                        Some(r) => r.clone(),
-                        None => env("AWS_REGION", "region")?,
-                    };
-                    OpenSearchAuth::aws_static(
-                        &env("AWS_ACCESS_KEY_ID", "auth")?,
-                        &env("AWS_SECRET_ACCESS_KEY", "auth")?,
-                        std::env::var("AWS_SESSION_TOKEN").ok(),
-                        &region,
-                        kind == "aoss",
-                    )
+                    // Signed with the `[aws]` chain's credentials, fetched
+                    // when the store connects (lazily, inside the runtime).
+                    let mut settings = crate::aws::AwsSettings::from_config(aws, None);
+                    if let Some(region) = &config.region {
+                        settings = settings.with_region(region.clone());
+                    }
+                    chain = Some((settings, kind == "aoss"));
+                    OpenSearchAuth::None
                 }
                 other => {
                     return Err(Error::Config(format!(
@@ -167,9 +166,16 @@ pub(crate) fn from_config(
                 .space_type(space);
             let connect: Connect = Box::new(move || {
                 let builder = builder.clone();
-                Box::pin(
-                    async move { Ok(Arc::new(builder.connect().await?) as Arc<dyn VectorStore>) },
-                )
+                let chain = chain.clone();
+                Box::pin(async move {
+                    let builder = match chain {
+                        Some((settings, serverless)) => {
+                            builder.auth(OpenSearchAuth::aws_chain(&settings, serverless).await?)
+                        }
+                        None => builder,
+                    };
+                    Ok(Arc::new(builder.connect().await?) as Arc<dyn VectorStore>)
+                })
             });
             Ok(Some(Arc::new(LazyStore {
                 kind: "opensearch",
@@ -202,7 +208,10 @@ mod tests {
     #[test]
     fn embedded_needs_no_remote_store() {
         let config = store_config("");
-        assert!(matches!(from_config(&config, 384), Ok(None)));
+        assert!(matches!(
+            from_config(&config, &AwsConfig::default(), 384),
+            Ok(None)
+        ));
     }
 
     #[cfg(feature = "pgvector")]
@@ -210,31 +219,43 @@ mod tests {
     fn pgvector_needs_a_url() {
         let config = store_config("[store]\nkind = \"pgvector\"");
         assert_eq!(config.kind, "pgvector");
-        let err = from_config(&config, 384).err().map(|e| e.to_string());
+        let err = from_config(&config, &AwsConfig::default(), 384)
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("store.url")));
         let config = store_config(
             "[store]\nkind = \"pgvector\"\nurl_env = \"VAULTIQ_UNSET_VARIABLE_FOR_TEST\"",
         );
-        let err = from_config(&config, 384).err().map(|e| e.to_string());
+        let err = from_config(&config, &AwsConfig::default(), 384)
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("VAULTIQ_UNSET_VARIABLE_FOR_TEST")));
         let config =
             store_config("[store]\nkind = \"pgvector\"\nurl = \"postgres://u@127.0.0.1:1/db\"");
-        assert!(matches!(from_config(&config, 384), Ok(Some(_))));
+        assert!(matches!(
+            from_config(&config, &AwsConfig::default(), 384),
+            Ok(Some(_))
+        ));
     }
 
     #[cfg(feature = "aws-opensearch")]
     #[test]
     fn opensearch_settings_are_checked() {
         let config = store_config("[store]\nkind = \"opensearch\"");
-        assert!(from_config(&config, 384).is_err());
+        assert!(from_config(&config, &AwsConfig::default(), 384).is_err());
         let config = store_config(
             "[store]\nkind = \"opensearch\"\nurl = \"http://127.0.0.1:9200\"\nauth = \"kerberos\"",
         );
-        let err = from_config(&config, 384).err().map(|e| e.to_string());
+        let err = from_config(&config, &AwsConfig::default(), 384)
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("store.auth")));
         let config = store_config(
             "[store]\nkind = \"opensearch\"\nurl = \"http://127.0.0.1:9200\"\nindex = \"kb\"",
         );
-        assert!(matches!(from_config(&config, 384), Ok(Some(_))));
+        assert!(matches!(
+            from_config(&config, &AwsConfig::default(), 384),
+            Ok(Some(_))
+        ));
     }
 }

@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use opensearch::auth::Credentials;
 use opensearch::http::response::Response;
 use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
@@ -32,6 +33,7 @@ use opensearch::indices::{IndicesCreateParts, IndicesGetMappingParts};
 use opensearch::{CountParts, OpenSearch, SearchParts};
 use serde_json::{json, Value};
 
+use crate::aws::AwsSettings;
 use crate::store::batch;
 use crate::store::{Filter, IndexedDocument, StoredHit, VectorStore};
 use crate::{Error, Result, SourceType};
@@ -83,6 +85,34 @@ impl OpenSearchAuth {
         }
     }
 
+    /// SigV4 with the credentials of the standard AWS chain (environment,
+    /// profile, container or instance role, refreshed as they expire) or
+    /// the fixed keys of `settings`, in `settings`' region.
+    ///
+    /// Credentials are fetched once here, so a missing or broken chain is a
+    /// clear error when the store connects rather than at the first
+    /// signed request.
+    pub async fn aws_chain(settings: &AwsSettings, serverless: bool) -> Result<Self> {
+        let sdk = settings.load().await;
+        let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+            Error::Config(
+                "OpenSearch SigV4 needs a region: set `store.region`, `[aws] region` or AWS_REGION"
+                    .into(),
+            )
+        })?;
+        let credentials = sdk.credentials_provider().ok_or_else(|| {
+            Error::Config("OpenSearch SigV4: this build has no AWS credential chain".into())
+        })?;
+        if let Err(err) = credentials.provide_credentials().await {
+            return Err(credentials_error(&err));
+        }
+        Ok(OpenSearchAuth::AwsSigV4 {
+            credentials,
+            region,
+            serverless,
+        })
+    }
+
     fn is_serverless(&self) -> bool {
         matches!(
             self,
@@ -91,6 +121,28 @@ impl OpenSearchAuth {
                 ..
             }
         )
+    }
+}
+
+/// Why the chain gave no credentials, as the error a caller can act on:
+/// none configured is permanent, a credentials endpoint that timed out or
+/// failed may answer next time.
+fn credentials_error(err: &CredentialsError) -> Error {
+    match err {
+        CredentialsError::CredentialsNotLoaded(_) | CredentialsError::InvalidConfiguration(_) => {
+            Error::Config(format!(
+                "OpenSearch SigV4: no AWS credentials ({}); set `[aws] profile`, \
+                 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or run with a role",
+                aws_smithy_types::error::display::DisplayErrorContext(err)
+            ))
+        }
+        _ => Error::Store {
+            message: format!(
+                "OpenSearch SigV4: loading AWS credentials failed: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(err)
+            ),
+            retryable: true,
+        },
     }
 }
 
