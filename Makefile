@@ -56,7 +56,8 @@ test-deploy:
 ## against real AWS instead (AWS_REGION, VAULTIQ_TEST_S3_BUCKET,
 ## VAULTIQ_TEST_DYNAMODB_TABLE and your own credentials).
 AWS_TESTS := --test aws_s3_lake --test aws_dynamodb_state --test aws_secrets --test aws_config_sync \
-    --test aws_sync_requests --test aws_end_to_end --test cli_aws --test lambda_handlers
+    --test aws_sync_requests --test aws_end_to_end --test cli_aws --test lambda_handlers \
+    --test lambda_cold_start
 test-aws: model
 	if [ "$${VAULTIQ_TEST_AWS:-}" = "1" ]; then \
 	    $(CARGO) test --workspace --all-features $(AWS_TESTS); \

@@ -7,7 +7,11 @@
 //! loop, the lazy knowledge base and the handlers are exercised end to end.
 //!
 //! It measures the cold start (process start to first response) and the
-//! processing throughput of one invocation. `make test` runs it once per
+//! processing throughput of one invocation, on the local parts (the local
+//! model is loaded at the first request) and in the seed's AWS shape (S3
+//! and DynamoDB on moto, Bedrock and OpenSearch on their emulators: no
+//! model to load; skipped without `VAULTIQ_MOTO_URL`, which `make test-aws`
+//! sets). `make test` runs it once per
 //! binary on the debug build as a check; for numbers:
 //!
 //! ```text
@@ -35,8 +39,12 @@ use axum::Router;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
+use vaultiq_core::config::Config;
 use vaultiq_core::lake::key::record_key;
-use vaultiq_core::lake::{FsLake, Lake};
+use vaultiq_core::lake::{FsLake, Lake, S3Lake};
+use vaultiq_core::{KnowledgeBase, SyncOptions};
+use vaultiq_tests::aws::MOTO_REGION;
+use vaultiq_tests::aws_shape::AwsShape;
 
 /// Upper bound of any wait for the function.
 const WAIT: Duration = Duration::from_secs(180);
@@ -398,4 +406,180 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+// --------------------------------------------------- the seed's AWS shape
+
+/// A function's environment in the AWS shape: its whole config as
+/// `VAULTIQ_CONFIG_TOML` (as infrastructure code would set it) and the
+/// credentials moto and the emulators accept.
+fn aws_function_env(shape: &AwsShape, data_dir: &Path) -> Vec<(&'static str, String)> {
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    vec![
+        (
+            "VAULTIQ_CONFIG_TOML",
+            format!("data_dir = \"{}\"\n{}", data_dir.display(), shape.sections),
+        ),
+        (
+            "AWS_ACCESS_KEY_ID",
+            var("AWS_ACCESS_KEY_ID", "vaultiq-test"),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            var("AWS_SECRET_ACCESS_KEY", "vaultiq-test"),
+        ),
+        ("AWS_REGION", var("AWS_REGION", MOTO_REGION)),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ]
+}
+
+/// A knowledge base of `shape`'s parts in `data_dir` with one files source.
+fn shape_kb(shape: &AwsShape, data_dir: &Path, source: &str, path: &Path) -> KnowledgeBase {
+    let text = format!(
+        "data_dir = \"{}\"\n{}\n[[sources]]\ntype = \"files\"\nname = \"{source}\"\npath = \"{}\"\n",
+        data_dir.display(),
+        shape.sections,
+        path.display()
+    );
+    Config::parse_with_env(&text, "cold start config", &|_| None)
+        .unwrap()
+        .open()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn api_cold_start_in_the_aws_shape() {
+    let test = "lambda_cold_start::api_cold_start_in_the_aws_shape";
+    let Some(shape) = AwsShape::start(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The runbooks indexed through the same parts: S3, Titan, OpenSearch.
+    let kb = shape_kb(
+        &shape,
+        &dir.path().join("seed"),
+        "runbooks",
+        &sample_data().join("runbooks"),
+    );
+    let report = kb.sync(&SyncOptions::default(), &|_| {}).await.unwrap();
+    assert!(report.indexed() >= 5, "{report:?}");
+    drop(kb);
+
+    let mut event = fixture("apigw-v2-http-api.json");
+    event["body"] = json!(r#"{"query": "How do I rotate the TLS certificates?", "top_k": 3}"#);
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    for run in 0..runs() {
+        let log = dir.path().join(format!("api-aws-{run}.log"));
+        let replies = invoke(
+            &function_binary("api", env!("CARGO_BIN_EXE_lambda-api")),
+            &aws_function_env(&shape, &dir.path().join(format!("fn-{run}"))),
+            vec![event.clone(), event.clone()],
+            &log,
+        )
+        .await;
+        for (_, reply) in &replies {
+            assert_eq!(reply["statusCode"], 200, "{reply}");
+            let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+            assert!(!body["sources"].as_array().unwrap().is_empty(), "{body}");
+            assert!(!body["answer"].as_str().unwrap().is_empty(), "{body}");
+        }
+        cold.push(replies[0].0);
+        warm.push(replies[1].0);
+    }
+    if let Some(bedrock) = &shape.bedrock {
+        // The question went to Titan and the answer came from Converse.
+        assert!(bedrock.last_converse_request().is_some());
+    }
+    println!(
+        "lambda-api (AWS shape: Titan and Claude on the Bedrock emulator, OpenSearch emulator, no model): cold start median {:.0} ms {:?}; warm invocation median {:.1} ms; {} runs",
+        ms(median(cold.clone())),
+        cold.iter().map(|t| t.as_millis()).collect::<Vec<_>>(),
+        ms(median(warm)),
+        cold.len()
+    );
+}
+
+#[tokio::test]
+async fn processing_cold_start_and_throughput_in_the_aws_shape() {
+    let test = "lambda_cold_start::processing_cold_start_and_throughput_in_the_aws_shape";
+    let dir = tempfile::tempdir().unwrap();
+    let mut cold = Vec::new();
+    let mut batch_times = Vec::new();
+    let mut measured = None;
+    for run in 0..runs() {
+        // Fresh parts each run (bucket, table, index), so every run indexes
+        // the whole batch; the lake as the connector function leaves it.
+        let Some(shape) = AwsShape::start(test).await else {
+            return;
+        };
+        let kb = shape_kb(
+            &shape,
+            &dir.path().join(format!("seed-{run}")),
+            "samples",
+            &sample_data(),
+        );
+        let options = vaultiq_core::pipeline::collect::CollectOptions::default();
+        kb.collect_source("samples", &options).await.unwrap();
+        drop(kb);
+        let lake = S3Lake::builder(&shape.bucket)
+            .prefix(&shape.prefix)
+            .settings(shape.target.settings())
+            .build()
+            .unwrap();
+        let mut ids = lake.list("samples").await.unwrap();
+        ids.sort();
+        assert!(ids.len() >= 30, "{}", ids.len());
+        let batch = batch_size().unwrap_or(8).min(ids.len() - 1);
+        ids.truncate(batch + 1);
+        let mut template = fixture("s3-object-created-put.json")["Records"][0].clone();
+        template["s3"]["bucket"]["name"] = json!(shape.bucket);
+        let s3_event = |ids: &[String]| {
+            let records: Vec<Value> = ids
+                .iter()
+                .map(|id| {
+                    let mut record = template.clone();
+                    let key = shape.record_key("samples", id).replace('%', "%25");
+                    record["s3"]["object"]["key"] = json!(key);
+                    record
+                })
+                .collect();
+            json!({ "Records": records })
+        };
+        let log = dir.path().join(format!("processing-aws-{run}.log"));
+        let replies = invoke(
+            &function_binary("processing", env!("CARGO_BIN_EXE_lambda-processing")),
+            &aws_function_env(&shape, &dir.path().join(format!("fn-{run}"))),
+            vec![s3_event(&ids[..1]), s3_event(&ids[1..])],
+            &log,
+        )
+        .await;
+        assert_eq!(replies[0].1["indexed"], 1, "{}", replies[0].1);
+        let summary = &replies[1].1;
+        assert_eq!(summary["indexed"], batch, "{summary}");
+        assert_eq!(summary["failed"], 0, "{summary}");
+        if let Some(opensearch) = &shape.opensearch {
+            let requests = opensearch.requests();
+            assert!(
+                requests.iter().any(|r| r.ends_with("/_bulk")),
+                "{requests:?}"
+            );
+        }
+        cold.push(replies[0].0);
+        batch_times.push(replies[1].0);
+        measured = Some((batch, summary["chunks"].as_u64().unwrap()));
+    }
+    let Some((batch, chunks)) = measured else {
+        return;
+    };
+    let per_batch = median(batch_times);
+    println!(
+        "lambda-processing (AWS shape: S3 and DynamoDB on moto, Titan on the Bedrock emulator, OpenSearch emulator, no model): cold start median {:.0} ms {:?}; warm invocation of {batch} records ({chunks} chunks) median {:.0} ms = {:.1} docs/s, {:.1} chunks/s; {} runs",
+        ms(median(cold.clone())),
+        cold.iter().map(|t| t.as_millis()).collect::<Vec<_>>(),
+        ms(per_batch),
+        batch as f64 / per_batch.as_secs_f64(),
+        chunks as f64 / per_batch.as_secs_f64(),
+        cold.len()
+    );
 }

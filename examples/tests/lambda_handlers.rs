@@ -40,15 +40,13 @@ use tempfile::TempDir;
 use vaultiq_core::config::Config;
 use vaultiq_core::lake::key::{encode, record_key};
 use vaultiq_core::lake::{FsLake, Lake, S3Lake};
-use vaultiq_core::state::DynamoDbStateStore;
 use vaultiq_core::{KnowledgeBase, Query};
 use vaultiq_examples::lambda::api;
 use vaultiq_examples::lambda::connector::{self, ConnectorSettings};
 use vaultiq_examples::lambda::processing::{self, ProcessingSettings};
 use vaultiq_examples::server::{self, ApiKeys, ServerSettings};
-use vaultiq_tests::aws::{target, unique, Target, MOTO_REGION};
-use vaultiq_tests::bedrock_emulator::BedrockEmulator;
-use vaultiq_tests::opensearch_emulator::{self, OpenSearchEmulator};
+use vaultiq_tests::aws::{target, unique};
+use vaultiq_tests::aws_shape::AwsShape;
 
 const SOURCE: &str = "runbooks";
 const BUCKET: &str = "vaultiq-lake";
@@ -66,114 +64,9 @@ enum Parts {
     Aws,
 }
 
-/// The AWS side of a test: its own bucket, table and emulators.
-struct AwsParts {
-    target: Target,
-    bucket: String,
-    prefix: String,
-    s3: aws_sdk_s3::Client,
-    /// `[aws]`, `[lake]`, `[state]`, `[embedder]`, `[answerer]`, `[store]`.
-    sections: String,
-    /// The emulators (none against AWS); each stops when dropped.
-    bedrock: Option<BedrockEmulator>,
-    opensearch: Option<OpenSearchEmulator>,
-}
-
-impl AwsParts {
-    /// Fresh AWS parts for `stem`, or `None` when there is nothing to run
-    /// against (the reason is printed).
-    async fn start(stem: &str) -> Option<AwsParts> {
-        let target = target(&format!("lambda_handlers::{stem}::aws"))?;
-        let (bucket, prefix) = target.bucket("lambda").await;
-        let (table, namespace) = target.table("lambda").await;
-        DynamoDbStateStore::builder(table.clone())
-            .namespace(namespace.clone())
-            .settings(target.settings())
-            .build()
-            .unwrap()
-            .create_table()
-            .await
-            .unwrap();
-        let (aws, bedrock, opensearch, store) = match &target {
-            Target::Moto { url } => {
-                let bedrock = BedrockEmulator::start().await;
-                let opensearch =
-                    OpenSearchEmulator::start(opensearch_emulator::Mode::Serverless).await;
-                let store = store_section(&opensearch.url, "aoss", MOTO_REGION);
-                (
-                    format!("[aws]\nregion = \"{MOTO_REGION}\"\nendpoint_url = \"{url}\"\n"),
-                    Some(bedrock),
-                    Some(opensearch),
-                    store,
-                )
-            }
-            Target::Real { .. } => {
-                let store = match std::env::var("VAULTIQ_TEST_OPENSEARCH_URL") {
-                    Ok(url) if !url.is_empty() => {
-                        let auth = std::env::var("VAULTIQ_TEST_OPENSEARCH_AUTH")
-                            .unwrap_or_else(|_| "aoss".to_string());
-                        let region = std::env::var("AWS_REGION").unwrap_or_default();
-                        store_section(&url, &auth, &region)
-                    }
-                    _ => String::new(),
-                };
-                (String::new(), None, None, store)
-            }
-        };
-        let bedrock_endpoint = bedrock
-            .as_ref()
-            .map(|e| format!("endpoint_url = \"{}\"\n", e.url()))
-            .unwrap_or_default();
-        let sections = format!(
-            r#"{aws}
-[lake]
-kind = "s3"
-bucket = "{bucket}"
-prefix = "{prefix}"
-
-[state]
-kind = "dynamodb"
-table = "{table}"
-namespace = "{namespace}"
-
-[embedder]
-kind = "bedrock"
-dimensions = 256
-{bedrock_endpoint}
-[answerer]
-kind = "bedrock"
-max_tokens = 400
-{bedrock_endpoint}
-{store}"#
-        );
-        let s3 = target.s3().await;
-        Some(AwsParts {
-            target,
-            bucket,
-            prefix,
-            s3,
-            sections,
-            bedrock,
-            opensearch,
-        })
-    }
-
-    fn record_key(&self, id: &str) -> String {
-        record_key(&self.prefix, SOURCE, id)
-    }
-}
-
-/// `[store]` for an OpenSearch endpoint, in an index of the test's own.
-fn store_section(url: &str, auth: &str, region: &str) -> String {
-    format!(
-        "[store]\nkind = \"opensearch\"\nurl = \"{url}\"\nindex = \"{}\"\nauth = \"{auth}\"\nregion = \"{region}\"\n",
-        unique("vaultiq-lambda")
-    )
-}
-
 /// The one place the parts are chosen: a files source over `docs`, the
 /// AWS sections when given, and everything else local in `data`.
-fn config_for(data: &Path, docs: &Path, aws: Option<&AwsParts>, extra: &str) -> Config {
+fn config_for(data: &Path, docs: &Path, aws: Option<&AwsShape>, extra: &str) -> Config {
     let sections = match aws {
         Some(aws) => aws.sections.clone(),
         None => "[lake]\nkind = \"fs\"\n\n[state]\nkind = \"sqlite\"\n".to_string(),
@@ -198,7 +91,7 @@ struct Setup {
     dir: TempDir,
     config: Config,
     kb: Arc<KnowledgeBase>,
-    aws: Option<AwsParts>,
+    aws: Option<AwsShape>,
 }
 
 impl Setup {
@@ -243,18 +136,7 @@ impl Setup {
     /// The stored bytes of a lake record, as text.
     async fn read_record(&self, id: &str) -> String {
         match &self.aws {
-            Some(aws) => {
-                let object = aws
-                    .s3
-                    .get_object()
-                    .bucket(&aws.bucket)
-                    .key(aws.record_key(id))
-                    .send()
-                    .await
-                    .unwrap();
-                let bytes = object.body.collect().await.unwrap().into_bytes();
-                String::from_utf8(bytes.to_vec()).unwrap()
-            }
+            Some(aws) => aws.read_record(SOURCE, id).await,
             None => std::fs::read_to_string(self.lake_file(id)).unwrap(),
         }
     }
@@ -262,16 +144,7 @@ impl Setup {
     /// Overwrites a lake record with `text` (damage, as a buggy writer would).
     async fn write_record(&self, id: &str, text: &str) {
         match &self.aws {
-            Some(aws) => {
-                aws.s3
-                    .put_object()
-                    .bucket(&aws.bucket)
-                    .key(aws.record_key(id))
-                    .body(text.as_bytes().to_vec().into())
-                    .send()
-                    .await
-                    .unwrap();
-            }
+            Some(aws) => aws.write_record(SOURCE, id, text).await,
             None => std::fs::write(self.lake_file(id), text).unwrap(),
         }
     }
@@ -324,7 +197,7 @@ async fn setup_with(
 ) -> Option<Setup> {
     let aws = match parts {
         Parts::Local => None,
-        Parts::Aws => Some(AwsParts::start(stem).await?),
+        Parts::Aws => Some(AwsShape::start(&format!("lambda_handlers::{stem}::aws")).await?),
     };
     let dir = tempfile::tempdir().unwrap();
     let docs = dir.path().join("docs");

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod aws;
+pub mod aws_shape;
 pub mod bedrock_emulator;
 pub mod opensearch_emulator;
 pub mod state_conformance;
