@@ -49,6 +49,8 @@ use vaultiq_tests::aws_shape::AwsShape;
 /// Upper bound of any wait for the function.
 const WAIT: Duration = Duration::from_secs(180);
 const REQUEST_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
+/// The bucket of the recorded S3 events on the local parts.
+const BUCKET: &str = "vaultiq-lake";
 
 // ------------------------------------------------------- runtime API emulator
 
@@ -268,129 +270,119 @@ fn function_env(data_dir: &Path) -> Vec<(&'static str, String)> {
     ]
 }
 
-// ---------------------------------------------------------------- tests
+// ------------------------------------------------------------ measurements
 
-#[tokio::test]
-async fn api_cold_start_answers_a_query() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("kb");
-    let kb = vaultiq_core::KnowledgeBase::open_local(&data).unwrap();
-    kb.ingest_dir("runbooks", sample_data().join("runbooks"))
-        .await
-        .unwrap();
-    drop(kb);
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
 
+/// Starts the api function `runs()` times with the environment of each
+/// run, and asks it the same question twice per process; returns the cold
+/// (first) and warm (second) response times.
+async fn time_api(
+    dir: &Path,
+    env_of_run: &dyn Fn(usize) -> Vec<(&'static str, String)>,
+) -> (Vec<Duration>, Vec<Duration>) {
     let mut event = fixture("apigw-v2-http-api.json");
     event["body"] = json!(r#"{"query": "How do I rotate the TLS certificates?", "top_k": 3}"#);
     let mut cold = Vec::new();
     let mut warm = Vec::new();
     for run in 0..runs() {
-        let log = dir.path().join(format!("api-{run}.log"));
         let replies = invoke(
             &function_binary("api", env!("CARGO_BIN_EXE_lambda-api")),
-            &function_env(&data),
+            &env_of_run(run),
             vec![event.clone(), event.clone()],
-            &log,
+            &dir.join(format!("api-{run}.log")),
         )
         .await;
         for (_, reply) in &replies {
             assert_eq!(reply["statusCode"], 200, "{reply}");
             let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
             assert!(!body["sources"].as_array().unwrap().is_empty(), "{body}");
+            assert!(!body["answer"].as_str().unwrap().is_empty(), "{body}");
         }
         cold.push(replies[0].0);
         warm.push(replies[1].0);
     }
+    (cold, warm)
+}
+
+fn report_api(parts: &str, cold: &[Duration], warm: Vec<Duration>) {
     println!(
-        "lambda-api: cold start (process start -> first /api/query response, local model) median {:.0} ms {:?}; warm invocation median {:.1} ms; {} runs",
-        ms(median(cold.clone())),
+        "lambda-api ({parts}): cold start (process start -> first /api/query response) median {:.0} ms {:?}; warm invocation median {:.1} ms; {} runs",
+        ms(median(cold.to_vec())),
         cold.iter().map(|t| t.as_millis()).collect::<Vec<_>>(),
         ms(median(warm)),
         cold.len()
     );
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+/// An S3 `ObjectCreated:Put` event naming the raw records `ids` of
+/// `source` under `prefix` in `bucket`.
+fn s3_event(bucket: &str, prefix: &str, source: &str, ids: &[String]) -> Value {
+    let mut template = fixture("s3-object-created-put.json")["Records"][0].clone();
+    template["s3"]["bucket"]["name"] = json!(bucket);
+    let records: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let mut record = template.clone();
+            // Lake keys hold only unreserved characters and `%XX`; S3
+            // URL-encodes the key in events, so the `%` becomes `%25`.
+            let key = record_key(prefix, source, id).replace('%', "%25");
+            record["s3"]["object"]["key"] = json!(key);
+            record
+        })
+        .collect();
+    json!({ "Records": records })
 }
 
-#[tokio::test]
-async fn processing_cold_start_and_throughput() {
-    let dir = tempfile::tempdir().unwrap();
-    // The lake as the connector function leaves it: the sample corpus
-    // collected (raw records only, nothing embedded).
-    let seed = dir.path().join("seed");
-    let config = vaultiq_core::config::Config::parse_with_env(
-        &format!(
-            "data_dir = \"{}\"\n[[sources]]\ntype = \"files\"\nname = \"samples\"\npath = \"{}\"\n",
-            seed.display(),
-            sample_data().display()
-        ),
-        "cold start config",
-        &|_| None,
-    )
-    .unwrap();
-    let kb = config.open().unwrap();
-    let options = vaultiq_core::pipeline::collect::CollectOptions::default();
-    kb.collect_source("samples", &options).await.unwrap();
-    drop(kb);
-    let lake = FsLake::new(seed.join("lake"));
-    let mut ids = lake.list("samples").await.unwrap();
+/// The ids to send, sorted: one record for the cold start, then the batch
+/// (the whole corpus when measuring; a few records as a check).
+fn batch_ids(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     assert!(ids.len() >= 30, "{}", ids.len());
-    // The whole corpus per batch when measuring; a few records as a check.
     let batch = batch_size().unwrap_or(8).min(ids.len() - 1);
     ids.truncate(batch + 1);
-    let template = fixture("s3-object-created-put.json")["Records"][0].clone();
-    let s3_event = |ids: &[String]| {
-        let records: Vec<Value> = ids
-            .iter()
-            .map(|id| {
-                let mut record = template.clone();
-                // Lake keys hold only unreserved characters and `%XX`; S3
-                // URL-encodes the key in events, so the `%` becomes `%25`.
-                let key = record_key("", "samples", id).replace('%', "%25");
-                record["s3"]["object"]["key"] = json!(key);
-                record
-            })
-            .collect();
-        json!({ "Records": records })
-    };
-    // First one record (the cold start), then the rest in one batch.
-    let events = vec![s3_event(&ids[..1]), s3_event(&ids[1..])];
+    ids
+}
 
-    let mut cold = Vec::new();
-    let mut batch_times = Vec::new();
-    let mut chunk_counts = Vec::new();
-    for run in 0..runs() {
-        // A fresh index (and embedding cache) each run, over the same lake.
-        let data = dir.path().join(format!("run-{run}"));
-        copy_dir(&seed.join("lake"), &data.join("lake"));
-        let log = dir.path().join(format!("processing-{run}.log"));
-        let replies = invoke(
-            &function_binary("processing", env!("CARGO_BIN_EXE_lambda-processing")),
-            &function_env(&data),
-            events.clone(),
-            &log,
-        )
-        .await;
-        assert_eq!(replies[0].1["indexed"], 1, "{}", replies[0].1);
-        let summary = &replies[1].1;
-        assert_eq!(summary["indexed"], batch, "{summary}");
-        assert_eq!(summary["failed"], 0, "{summary}");
-        cold.push(replies[0].0);
-        batch_times.push(replies[1].0);
-        chunk_counts.push(summary["chunks"].as_u64().unwrap());
-    }
-    let per_batch = median(batch_times);
+/// One processing process: the first record alone (the cold start), then
+/// the rest in one invocation. Returns both times and the chunks written.
+async fn time_processing(
+    env: &[(&'static str, String)],
+    events: Vec<Value>,
+    batch: usize,
+    log: &Path,
+) -> (Duration, Duration, u64) {
+    let replies = invoke(
+        &function_binary("processing", env!("CARGO_BIN_EXE_lambda-processing")),
+        env,
+        events,
+        log,
+    )
+    .await;
+    assert_eq!(replies[0].1["indexed"], 1, "{}", replies[0].1);
+    let summary = &replies[1].1;
+    assert_eq!(summary["indexed"], batch, "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    (
+        replies[0].0,
+        replies[1].0,
+        summary["chunks"].as_u64().unwrap(),
+    )
+}
+
+fn report_processing(parts: &str, runs: Vec<(Duration, Duration, u64)>, batch: usize) {
+    let cold: Vec<Duration> = runs.iter().map(|r| r.0).collect();
+    let per_batch = median(runs.iter().map(|r| r.1).collect());
+    let chunks = runs[0].2;
     println!(
-        "lambda-processing: cold start (process start -> response to a 1-record S3 event, local model) median {:.0} ms {:?}; warm invocation of {batch} records ({} chunks) median {:.0} ms = {:.1} docs/s, {:.1} chunks/s; {} runs",
+        "lambda-processing ({parts}): cold start (process start -> response to a 1-record S3 event) median {:.0} ms {:?}; warm invocation of {batch} records ({chunks} chunks) median {:.0} ms = {:.1} docs/s, {:.1} chunks/s; {} runs",
         ms(median(cold.clone())),
         cold.iter().map(|t| t.as_millis()).collect::<Vec<_>>(),
-        chunk_counts[0],
         ms(per_batch),
         batch as f64 / per_batch.as_secs_f64(),
-        chunk_counts[0] as f64 / per_batch.as_secs_f64(),
+        chunks as f64 / per_batch.as_secs_f64(),
         cold.len()
     );
 }
@@ -406,6 +398,62 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+// ------------------------------------------------------ on the local parts
+
+#[tokio::test]
+async fn api_cold_start_answers_a_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kb");
+    let kb = KnowledgeBase::open_local(&data).unwrap();
+    kb.ingest_dir("runbooks", sample_data().join("runbooks"))
+        .await
+        .unwrap();
+    drop(kb);
+
+    let (cold, warm) = time_api(dir.path(), &|_| function_env(&data)).await;
+    report_api("local model", &cold, warm);
+}
+
+#[tokio::test]
+async fn processing_cold_start_and_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    // The lake as the connector function leaves it: the sample corpus
+    // collected (raw records only, nothing embedded).
+    let seed = dir.path().join("seed");
+    let config = Config::parse_with_env(
+        &format!(
+            "data_dir = \"{}\"\n[[sources]]\ntype = \"files\"\nname = \"samples\"\npath = \"{}\"\n",
+            seed.display(),
+            sample_data().display()
+        ),
+        "cold start config",
+        &|_| None,
+    )
+    .unwrap();
+    let kb = config.open().unwrap();
+    let options = vaultiq_core::pipeline::collect::CollectOptions::default();
+    kb.collect_source("samples", &options).await.unwrap();
+    drop(kb);
+    let lake = FsLake::new(seed.join("lake"));
+    let ids = batch_ids(lake.list("samples").await.unwrap());
+    let events = vec![
+        s3_event(BUCKET, "", "samples", &ids[..1]),
+        s3_event(BUCKET, "", "samples", &ids[1..]),
+    ];
+
+    let mut runs_measured = Vec::new();
+    for run in 0..runs() {
+        // A fresh index (and embedding cache) each run, over the same lake.
+        let data = dir.path().join(format!("run-{run}"));
+        copy_dir(&seed.join("lake"), &data.join("lake"));
+        let log = dir.path().join(format!("processing-{run}.log"));
+        let measured =
+            time_processing(&function_env(&data), events.clone(), ids.len() - 1, &log).await;
+        runs_measured.push(measured);
+    }
+    report_processing("local model", runs_measured, ids.len() - 1);
 }
 
 // --------------------------------------------------- the seed's AWS shape
@@ -447,6 +495,9 @@ fn shape_kb(shape: &AwsShape, data_dir: &Path, source: &str, path: &Path) -> Kno
         .unwrap()
 }
 
+const AWS_PARTS: &str =
+    "AWS shape: S3 and DynamoDB on moto, Bedrock and OpenSearch emulators, no model";
+
 #[tokio::test]
 async fn api_cold_start_in_the_aws_shape() {
     let test = "lambda_cold_start::api_cold_start_in_the_aws_shape";
@@ -465,48 +516,21 @@ async fn api_cold_start_in_the_aws_shape() {
     assert!(report.indexed() >= 5, "{report:?}");
     drop(kb);
 
-    let mut event = fixture("apigw-v2-http-api.json");
-    event["body"] = json!(r#"{"query": "How do I rotate the TLS certificates?", "top_k": 3}"#);
-    let mut cold = Vec::new();
-    let mut warm = Vec::new();
-    for run in 0..runs() {
-        let log = dir.path().join(format!("api-aws-{run}.log"));
-        let replies = invoke(
-            &function_binary("api", env!("CARGO_BIN_EXE_lambda-api")),
-            &aws_function_env(&shape, &dir.path().join(format!("fn-{run}"))),
-            vec![event.clone(), event.clone()],
-            &log,
-        )
-        .await;
-        for (_, reply) in &replies {
-            assert_eq!(reply["statusCode"], 200, "{reply}");
-            let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
-            assert!(!body["sources"].as_array().unwrap().is_empty(), "{body}");
-            assert!(!body["answer"].as_str().unwrap().is_empty(), "{body}");
-        }
-        cold.push(replies[0].0);
-        warm.push(replies[1].0);
-    }
+    let fresh_data = |run: usize| aws_function_env(&shape, &dir.path().join(format!("fn-{run}")));
+    let (cold, warm) = time_api(dir.path(), &fresh_data).await;
     if let Some(bedrock) = &shape.bedrock {
-        // The question went to Titan and the answer came from Converse.
+        // The answers came from Converse.
         assert!(bedrock.last_converse_request().is_some());
     }
-    println!(
-        "lambda-api (AWS shape: Titan and Claude on the Bedrock emulator, OpenSearch emulator, no model): cold start median {:.0} ms {:?}; warm invocation median {:.1} ms; {} runs",
-        ms(median(cold.clone())),
-        cold.iter().map(|t| t.as_millis()).collect::<Vec<_>>(),
-        ms(median(warm)),
-        cold.len()
-    );
+    report_api(AWS_PARTS, &cold, warm);
 }
 
 #[tokio::test]
 async fn processing_cold_start_and_throughput_in_the_aws_shape() {
     let test = "lambda_cold_start::processing_cold_start_and_throughput_in_the_aws_shape";
     let dir = tempfile::tempdir().unwrap();
-    let mut cold = Vec::new();
-    let mut batch_times = Vec::new();
-    let mut measured = None;
+    let mut runs_measured = Vec::new();
+    let mut batch = 0;
     for run in 0..runs() {
         // Fresh parts each run (bucket, table, index), so every run indexes
         // the whole batch; the lake as the connector function leaves it.
@@ -527,37 +551,16 @@ async fn processing_cold_start_and_throughput_in_the_aws_shape() {
             .settings(shape.target.settings())
             .build()
             .unwrap();
-        let mut ids = lake.list("samples").await.unwrap();
-        ids.sort();
-        assert!(ids.len() >= 30, "{}", ids.len());
-        let batch = batch_size().unwrap_or(8).min(ids.len() - 1);
-        ids.truncate(batch + 1);
-        let mut template = fixture("s3-object-created-put.json")["Records"][0].clone();
-        template["s3"]["bucket"]["name"] = json!(shape.bucket);
-        let s3_event = |ids: &[String]| {
-            let records: Vec<Value> = ids
-                .iter()
-                .map(|id| {
-                    let mut record = template.clone();
-                    let key = shape.record_key("samples", id).replace('%', "%25");
-                    record["s3"]["object"]["key"] = json!(key);
-                    record
-                })
-                .collect();
-            json!({ "Records": records })
-        };
-        let log = dir.path().join(format!("processing-aws-{run}.log"));
-        let replies = invoke(
-            &function_binary("processing", env!("CARGO_BIN_EXE_lambda-processing")),
+        let ids = batch_ids(lake.list("samples").await.unwrap());
+        batch = ids.len() - 1;
+        let event = |ids: &[String]| s3_event(&shape.bucket, &shape.prefix, "samples", ids);
+        let measured = time_processing(
             &aws_function_env(&shape, &dir.path().join(format!("fn-{run}"))),
-            vec![s3_event(&ids[..1]), s3_event(&ids[1..])],
-            &log,
+            vec![event(&ids[..1]), event(&ids[1..])],
+            batch,
+            &dir.path().join(format!("processing-{run}.log")),
         )
         .await;
-        assert_eq!(replies[0].1["indexed"], 1, "{}", replies[0].1);
-        let summary = &replies[1].1;
-        assert_eq!(summary["indexed"], batch, "{summary}");
-        assert_eq!(summary["failed"], 0, "{summary}");
         if let Some(opensearch) = &shape.opensearch {
             let requests = opensearch.requests();
             assert!(
@@ -565,21 +568,7 @@ async fn processing_cold_start_and_throughput_in_the_aws_shape() {
                 "{requests:?}"
             );
         }
-        cold.push(replies[0].0);
-        batch_times.push(replies[1].0);
-        measured = Some((batch, summary["chunks"].as_u64().unwrap()));
+        runs_measured.push(measured);
     }
-    let Some((batch, chunks)) = measured else {
-        return;
-    };
-    let per_batch = median(batch_times);
-    println!(
-        "lambda-processing (AWS shape: S3 and DynamoDB on moto, Titan on the Bedrock emulator, OpenSearch emulator, no model): cold start median {:.0} ms {:?}; warm invocation of {batch} records ({chunks} chunks) median {:.0} ms = {:.1} docs/s, {:.1} chunks/s; {} runs",
-        ms(median(cold.clone())),
-        cold.iter().map(|t| t.as_millis()).collect::<Vec<_>>(),
-        ms(per_batch),
-        batch as f64 / per_batch.as_secs_f64(),
-        chunks as f64 / per_batch.as_secs_f64(),
-        cold.len()
-    );
+    report_processing(AWS_PARTS, runs_measured, batch);
 }

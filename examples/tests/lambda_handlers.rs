@@ -312,6 +312,23 @@ async fn call_api(app: axum::Router, request: LambdaRequest) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap())
 }
 
+/// Asks `question` (top 3) through an HTTP API v2 event; the 200 body.
+async fn ask_api(setup: &Setup, question: &str) -> Value {
+    let request = json!({"query": question, "top_k": 3}).to_string();
+    let (status, body) = call_api(
+        api_router(setup),
+        api_event(
+            "apigw-v2-http-api.json",
+            "POST",
+            "/api/query",
+            Some(&request),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 fn api_router(setup: &Setup) -> axum::Router {
     api::router(Arc::clone(&setup.kb), &setup.config).unwrap()
 }
@@ -393,18 +410,7 @@ async fn scheduled_sync_then_s3_events_then_api_answers(parts: Parts) {
     assert!(!chunks_before.is_empty());
 
     // API Gateway v2 -> the server's router answers with sources.
-    let question = r#"{"query": "How do I rotate the TLS certificates?", "top_k": 3}"#;
-    let (status, body) = call_api(
-        api_router(&setup),
-        api_event(
-            "apigw-v2-http-api.json",
-            "POST",
-            "/api/query",
-            Some(question),
-        ),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    let body = ask_api(&setup, "How do I rotate the TLS certificates?").await;
     assert_eq!(body["query"], "How do I rotate the TLS certificates?");
     let sources = body["sources"].as_array().unwrap();
     assert!(!sources.is_empty(), "{body}");
@@ -895,23 +901,15 @@ async fn jira_credentials_come_from_secrets_manager() {
             .await
             .unwrap();
     }
-    let extra = format!(
-        r#"
-[[sources]]
-type = "jira"
-name = "tickets"
-base_url = "{jira}"
-projects = ["OPS"]
-credentials = {{ secret = "{good}" }}
-
-[[sources]]
-type = "jira"
-name = "broken"
-base_url = "{jira}"
-projects = ["OPS"]
-credentials = {{ secret = "{broken}" }}
-"#
-    );
+    let extra: String = [("tickets", &good), ("broken", &broken)]
+        .iter()
+        .map(|(name, secret)| {
+            format!(
+                "\n[[sources]]\ntype = \"jira\"\nname = \"{name}\"\nbase_url = \"{jira}\"\n\
+                 projects = [\"OPS\"]\ncredentials = {{ secret = \"{secret}\" }}\n"
+            )
+        })
+        .collect();
     let setup = setup_with(
         Parts::Aws,
         "jira_credentials_come_from_secrets_manager",
@@ -930,18 +928,7 @@ credentials = {{ secret = "{broken}" }}
     let summary = run_processing(&setup, put).await;
     assert_eq!(summary["indexed"], 2, "{summary}");
 
-    let question = r#"{"query": "Why does the VPN gateway drop connections?", "top_k": 3}"#;
-    let (status, body) = call_api(
-        api_router(&setup),
-        api_event(
-            "apigw-v2-http-api.json",
-            "POST",
-            "/api/query",
-            Some(question),
-        ),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    let body = ask_api(&setup, "Why does the VPN gateway drop connections?").await;
     let urls: Vec<&str> = body["sources"]
         .as_array()
         .unwrap()
