@@ -2,10 +2,16 @@
 //! how the in-memory BM25 index ([`KeywordIndex`]) is derived from the
 //! chunk rows in SQLite, the source of truth.
 
+use std::path::Path;
+
 use rusqlite::Connection;
 
-use super::keyword_index::KeywordIndex;
+use super::keyword_index::{persist, KeywordIndex};
+use super::snapshot::Header;
 use crate::{Chunk, Error, Result, SourceType};
+
+/// File of the saved keyword index, next to the SQLite file.
+pub(super) const KEYWORD_FILE: &str = "keywords.bm25";
 
 /// English function words that carry no meaning for BM25 and only make
 /// OR-queries slow and noisy; neither indexed nor searched. Sorted.
@@ -59,6 +65,53 @@ pub(super) fn load_index(conn: &Connection) -> Result<KeywordIndex> {
         index.insert(rowid, source, &text);
     }
     Ok(index)
+}
+
+/// The keyword index of the store behind `conn`: the snapshot in
+/// `data_dir` brought up to date from the change log when it belongs to
+/// this store and the log still reaches back to it, else a rebuild.
+/// Returns the index, the log sequence it reflects and the sequence of
+/// the snapshot it came from (`None`: rebuilt).
+pub(super) fn open_index(
+    conn: &Connection,
+    data_dir: &Path,
+) -> Result<(KeywordIndex, i64, Option<i64>)> {
+    let file = data_dir.join(KEYWORD_FILE);
+    match persist::load(&file) {
+        Ok(Some((mut index, header))) => {
+            let log = super::vector_index::log_position(conn)?;
+            if header.store_id == super::vector_index::store_id(conn)?
+                && header.seq >= log.floor
+                && header.seq <= log.head
+            {
+                let _span = tracing::info_span!("keyword_index.open", from = header.seq).entered();
+                let seq = catch_up(&mut index, conn, header.seq)?;
+                return Ok((index, seq, Some(header.seq)));
+            }
+            tracing::warn!(
+                file = %file.display(),
+                "keyword index belongs to another store state; rebuilding it"
+            );
+        }
+        Ok(None) => {}
+        Err(err) => tracing::warn!(error = %err, "keyword index unreadable; rebuilding it"),
+    }
+    Ok((load_index(conn)?, log_head(conn)?, None))
+}
+
+/// Saves `index`, which reflects the change log up to `seq`, in `data_dir`.
+pub(super) fn save_index(
+    index: &KeywordIndex,
+    conn: &Connection,
+    seq: i64,
+    data_dir: &Path,
+) -> Result<()> {
+    let _span = tracing::info_span!("keyword_index.save", seq).entered();
+    let header = Header {
+        store_id: super::vector_index::store_id(conn)?,
+        seq,
+    };
+    persist::save(index, &header, &data_dir.join(KEYWORD_FILE))
 }
 
 /// Brings `index`, which reflects the change log up to `seq`, up to the

@@ -10,13 +10,17 @@
 //! common terms, only the rare terms' postings are walked and the common
 //! lists are probed by skipping.
 //!
-//! The index is derived: SQLite holds every chunk's text, the index is
-//! rebuilt from it when the store opens (so it always reflects the file,
-//! whatever happened before) and updated after each committed batch.
+//! The index is derived: SQLite holds every chunk's text. A large store
+//! saves the index beside its vector index ([`persist`]) and loads it on
+//! open, catching up from the change log; otherwise, or when the file does
+//! not match the store, it is rebuilt from SQLite. It is updated after
+//! each committed batch.
 //! Deleted chunks become tombstones that are compacted away once they make
 //! up a quarter of the slots; document frequencies and lengths are
 //! corrected at deletion, so an index that replaced documents ranks exactly
 //! like one built fresh.
+
+pub(super) mod persist;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};

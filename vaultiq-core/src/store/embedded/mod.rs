@@ -1,8 +1,10 @@
 //! The default store: one SQLite file (WAL) holds documents, chunks and
 //! vectors, written one transaction per batch. Two indexes in memory are
-//! derived from it: the BM25 keyword index (rebuilt on open) and the vector
-//! index (exact below a size threshold, HNSW above it), which follows the
-//! store's change log (see `vector_index`).
+//! derived from it: the BM25 keyword index and the vector index (exact
+//! below a size threshold, HNSW above it). Both follow the store's change
+//! log (see `vector_index`); above the threshold both are also saved to
+//! files beside it, so reopening a large store loads them instead of
+//! rebuilding.
 
 mod ann;
 #[cfg(test)]
@@ -12,7 +14,10 @@ mod keyword_analyzer;
 #[cfg(test)]
 mod keyword_follow_tests;
 mod keyword_index;
+#[cfg(test)]
+mod keyword_persist_tests;
 mod schema;
+mod snapshot;
 mod vector_index;
 mod vectors;
 
@@ -74,6 +79,8 @@ struct State {
     keywords: KeywordIndex,
     /// The change-log sequence the keyword index reflects.
     keyword_seq: i64,
+    /// The sequence of the saved keyword index, if this handle knows one.
+    keyword_saved_seq: Option<i64>,
     /// `PRAGMA data_version` when the indexes were last caught up: it
     /// changes when another process commits, and then they catch up.
     data_version: i64,
@@ -95,6 +102,7 @@ impl Drop for Inner {
                 tracing::warn!(error = %err, "could not save the vector index on close");
             }
         }
+        state.save_keywords(true);
     }
 }
 
@@ -116,6 +124,7 @@ impl EmbeddedStore {
             vectors: None,
             keywords: KeywordIndex::default(),
             keyword_seq: 0,
+            keyword_saved_seq: None,
             data_version: 0,
             data_dir: dir.to_path_buf(),
             settings: IndexSettings {
@@ -195,20 +204,47 @@ impl State {
             // Another process wrote: both indexes follow the change log.
             self.keyword_seq = keyword::catch_up(&mut self.keywords, &self.conn, self.keyword_seq)?;
             self.catch_up_vectors()?;
+            self.save_keywords(false);
         }
         Ok(())
     }
 
-    /// Rebuilds the keyword index from SQLite and loads the vector index
-    /// (from its file or SQLite, the source of truth).
+    /// Saves the keyword index beside the vector index: when the vector
+    /// index has just been saved at the keyword index's log position (so
+    /// the two files load together, and the change log the vector save
+    /// trims still reaches the keyword file), or on `closing` if the file
+    /// lags. Stores small enough for the exact vector scan rebuild their
+    /// keyword index in moments and save none. A failed save is only
+    /// logged: the index stays correct in memory and is rebuilt next time.
+    fn save_keywords(&mut self, closing: bool) {
+        let Some(vectors) = self.vectors.as_ref() else {
+            return;
+        };
+        if !vectors.is_approximate() || self.keyword_saved_seq == Some(self.keyword_seq) {
+            return;
+        }
+        if !closing && vectors.saved_seq() != Some(self.keyword_seq) {
+            return;
+        }
+        match keyword::save_index(&self.keywords, &self.conn, self.keyword_seq, &self.data_dir) {
+            Ok(()) => self.keyword_saved_seq = Some(self.keyword_seq),
+            Err(err) => tracing::warn!(error = %err, "could not save the keyword index"),
+        }
+    }
+
+    /// Loads both derived indexes, each from its file when that matches
+    /// the store (caught up from the change log), else from SQLite, the
+    /// source of truth.
     fn reload(&mut self) -> Result<()> {
         self.data_version = self.current_data_version()?;
         {
             // One snapshot, so the index and its log position agree.
             let tx = self.conn.unchecked_transaction()?;
-            self.keywords = keyword::load_index(&tx)?;
-            self.keyword_seq = keyword::log_head(&tx)?;
+            let (keywords, seq, saved) = keyword::open_index(&tx, &self.data_dir)?;
             tx.finish()?;
+            self.keywords = keywords;
+            self.keyword_seq = seq;
+            self.keyword_saved_seq = saved;
         }
         self.vectors = match self.dimension()? {
             None => None,
@@ -219,6 +255,7 @@ impl State {
                 self.settings,
             )?),
         };
+        self.save_keywords(false);
         Ok(())
     }
 
@@ -312,7 +349,9 @@ impl State {
         self.keyword_seq = head;
         // The vector index follows the change log the commit just wrote
         // (and anything another process wrote before it).
-        self.catch_up_vectors()
+        self.catch_up_vectors()?;
+        self.save_keywords(false);
+        Ok(())
     }
 
     fn delete(&mut self, document_ids: &[String]) -> Result<()> {
@@ -328,7 +367,9 @@ impl State {
             self.keywords.remove(*rowid, text);
         }
         self.keyword_seq = head;
-        self.catch_up_vectors()
+        self.catch_up_vectors()?;
+        self.save_keywords(false);
+        Ok(())
     }
 
     fn vector_search(&self, query: &[f32], k: usize, filter: &Filter) -> Result<Vec<StoredHit>> {

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::ann::persist::{self, Header};
+use super::ann::persist;
 use super::ann::{AnnFilter, AnnIndex, GraphParams};
+use super::snapshot::Header;
 use super::vectors::{dot, RowFilter, VectorMatrix};
 use crate::{Error, Result, SourceType};
 
@@ -87,7 +88,7 @@ pub(super) fn log_position(conn: &Connection) -> Result<LogPosition> {
 
 /// The store's identity, created once, so an index file copied next to
 /// another store is not mistaken for its own.
-fn store_id(conn: &Connection) -> Result<String> {
+pub(super) fn store_id(conn: &Connection) -> Result<String> {
     if let Some(id) = super::schema::meta(conn, "store_id")? {
         return Ok(id);
     }
@@ -342,6 +343,16 @@ impl VectorIndex {
             tx.commit()?;
         }
         Ok(())
+    }
+
+    /// Whether the graph (and so a saved file) is in use.
+    pub(super) fn is_approximate(&self) -> bool {
+        matches!(self.vectors, Vectors::Approx(_))
+    }
+
+    /// The change-log sequence of the saved file, if one was written.
+    pub(super) fn saved_seq(&self) -> Option<i64> {
+        (self.saved_seq >= 0).then_some(self.saved_seq)
     }
 
     /// Saves if the file lags memory (on close).

@@ -1,66 +1,19 @@
 //! The on-disk form of the approximate index: one file next to the SQLite
-//! store, replaced atomically (write a temporary file, fsync, rename), so a
-//! crash leaves either the old or the new index, never half of one. The
-//! header names the store it was built from and the change-log sequence
-//! it reflects; a checksum trailer catches torn or damaged files, which
-//! are then rebuilt from SQLite rather than trusted.
+//! store in the framing of [`snapshot`] (atomic replacement, a header
+//! naming the store and change-log sequence, a checksum trailer), holding
+//! every node's rowid, source, links and int8 codes.
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use super::graph::GraphParams;
 use super::{source_index, AnnIndex};
-use crate::{Error, Result, SourceType};
+use crate::store::embedded::snapshot::{self, Header, Writer};
+use crate::{Result, SourceType};
 
 const MAGIC: &[u8; 8] = b"VQANN\0\0\x01";
 const NO_ENTRY: u32 = u32::MAX;
-
-/// What a saved index says about itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(in crate::store::embedded) struct Header {
-    /// `meta.store_id` of the SQLite store it was built from.
-    pub store_id: String,
-    /// The last change-log sequence number it reflects.
-    pub seq: i64,
-}
-
-/// FNV-1a over every byte, cheap enough for a file read once per open.
-struct Checksum(u64);
-
-impl Checksum {
-    fn new() -> Self {
-        Checksum(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-struct Writer<W: Write> {
-    inner: W,
-    sum: Checksum,
-}
-
-impl<W: Write> Writer<W> {
-    fn bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.sum.update(bytes);
-        self.inner.write_all(bytes)
-    }
-    fn u8(&mut self, v: u8) -> std::io::Result<()> {
-        self.bytes(&[v])
-    }
-    fn u32(&mut self, v: u32) -> std::io::Result<()> {
-        self.bytes(&v.to_le_bytes())
-    }
-    fn u64(&mut self, v: u64) -> std::io::Result<()> {
-        self.bytes(&v.to_le_bytes())
-    }
-}
+const WHAT: &str = "vector index";
 
 /// Writes `index` to `path` atomically.
 pub(in crate::store::embedded) fn save(
@@ -68,40 +21,11 @@ pub(in crate::store::embedded) fn save(
     header: &Header,
     path: &Path,
 ) -> Result<()> {
-    let temporary = path.with_extension("tmp");
-    let io = |e| Error::io("cannot write the vector index", &temporary, e);
-    let file = File::create(&temporary).map_err(io)?;
-    let mut w = Writer {
-        inner: BufWriter::with_capacity(1 << 20, file),
-        sum: Checksum::new(),
-    };
-    write_body(&mut w, index, header).map_err(io)?;
-    let sum = w.sum.0;
-    w.inner.write_all(&sum.to_le_bytes()).map_err(io)?;
-    let file = w.inner.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    drop(file);
-    std::fs::rename(&temporary, path)
-        .map_err(|e| Error::io("cannot replace the vector index", path, e))?;
-    // The rename itself must survive a power cut too.
-    if let Some(dir) = path.parent() {
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
-    }
-    Ok(())
+    snapshot::save(path, WHAT, MAGIC, header, |w| write_body(w, index))
 }
 
-fn write_body<W: Write>(
-    w: &mut Writer<W>,
-    index: &AnnIndex,
-    header: &Header,
-) -> std::io::Result<()> {
+fn write_body<W: Write>(w: &mut Writer<W>, index: &AnnIndex) -> std::io::Result<()> {
     let g = &index.graph;
-    w.bytes(MAGIC)?;
-    w.u32(header.store_id.len() as u32)?;
-    w.bytes(header.store_id.as_bytes())?;
-    w.u64(header.seq as u64)?;
     w.u32(g.dimension as u32)?;
     w.u32(g.params.m as u32)?;
     w.u32(g.params.ef_construction as u32)?;
@@ -133,34 +57,6 @@ fn write_body<W: Write>(
     Ok(())
 }
 
-struct Reader<R: Read> {
-    inner: R,
-    sum: Checksum,
-}
-
-impl<R: Read> Reader<R> {
-    fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
-        self.inner.read_exact(buf)?;
-        self.sum.update(buf);
-        Ok(())
-    }
-    fn u8(&mut self) -> std::io::Result<u8> {
-        let mut b = [0u8; 1];
-        self.fill(&mut b)?;
-        Ok(b[0])
-    }
-    fn u32(&mut self) -> std::io::Result<u32> {
-        let mut b = [0u8; 4];
-        self.fill(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn u64(&mut self) -> std::io::Result<u64> {
-        let mut b = [0u8; 8];
-        self.fill(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-}
-
 /// Reads the index at `path`. `Ok(None)` when there is no file; a
 /// `Corrupt` error when it is damaged or was built for other settings.
 pub(in crate::store::embedded) fn load(
@@ -168,30 +64,16 @@ pub(in crate::store::embedded) fn load(
     dimension: usize,
     params: GraphParams,
 ) -> Result<Option<(AnnIndex, Header)>> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("cannot open the vector index", path, e)),
+    let Some(snapshot::Opened {
+        reader: mut r,
+        header,
+        file_len,
+    }) = snapshot::open(path, WHAT, MAGIC)?
+    else {
+        return Ok(None);
     };
-    let mut r = Reader {
-        inner: BufReader::with_capacity(1 << 20, file),
-        sum: Checksum::new(),
-    };
-    let corrupt = |what: &str| Error::Corrupt(format!("{}: {what}", path.display()));
-    let truncated = |e: std::io::Error| corrupt(&format!("unreadable ({e})"));
-    let mut magic = [0u8; 8];
-    r.fill(&mut magic).map_err(truncated)?;
-    if &magic != MAGIC {
-        return Err(corrupt("not a vector index of this version"));
-    }
-    let id_len = r.u32().map_err(truncated)? as usize;
-    if id_len > 256 {
-        return Err(corrupt("store id too long"));
-    }
-    let mut id = vec![0u8; id_len];
-    r.fill(&mut id).map_err(truncated)?;
-    let store_id = String::from_utf8(id).map_err(|_| corrupt("store id is not text"))?;
-    let seq = r.u64().map_err(truncated)? as i64;
+    let corrupt = |what: &str| snapshot::corrupt(path, what);
+    let truncated = |e: std::io::Error| snapshot::unreadable(path, e);
     let dim = r.u32().map_err(truncated)? as usize;
     let m = r.u32().map_err(truncated)? as usize;
     let ef_construction = r.u32().map_err(truncated)? as usize;
@@ -202,8 +84,7 @@ pub(in crate::store::embedded) fn load(
     let entry = r.u32().map_err(truncated)?;
     let rng = r.u64().map_err(truncated)?;
     // Bound allocations by what the file can hold before trusting `count`.
-    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as usize;
-    if count.saturating_mul(dim + 15) > file_len {
+    if count.saturating_mul(dim + 15) as u64 > file_len {
         return Err(corrupt("node count exceeds the file size"));
     }
     let mut index = AnnIndex::new(dim, params);
@@ -257,12 +138,7 @@ pub(in crate::store::embedded) fn load(
             index.live_by_source[source_index(source)] += 1;
         }
     }
-    let expected = r.sum.0;
-    let mut trailer = [0u8; 8];
-    r.inner.read_exact(&mut trailer).map_err(truncated)?;
-    if u64::from_le_bytes(trailer) != expected {
-        return Err(corrupt("checksum mismatch"));
-    }
+    snapshot::finish(r, path)?;
     let g = &mut index.graph;
     let in_range = |link: &u32| (*link as usize) < count;
     let links_ok =
@@ -275,12 +151,13 @@ pub(in crate::store::embedded) fn load(
     if !links_ok || (count > 0 && g.entry.is_none()) {
         return Err(corrupt("links out of range"));
     }
-    Ok(Some((index, Header { store_id, seq })))
+    Ok(Some((index, header)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn sample() -> AnnIndex {
         let mut index = AnnIndex::new(8, GraphParams::default());
