@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use super::AwsFailure;
+
 /// When to try again and how long to wait first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Backoff {
@@ -36,6 +38,45 @@ impl Backoff {
     /// Whether another attempt is allowed after `attempt` calls.
     pub(crate) fn allows(&self, attempt: u32) -> bool {
         attempt < self.max_attempts.max(1)
+    }
+}
+
+/// The last failure of a call [`Backoff::retry`] gave up on.
+#[derive(Debug)]
+pub(crate) struct GaveUp {
+    /// What the last attempt failed with.
+    pub failure: AwsFailure,
+    /// Calls made, the first included.
+    pub attempts: u32,
+}
+
+impl Backoff {
+    /// Runs `call` until it succeeds, fails permanently or runs out of
+    /// attempts, waiting [`Backoff::delay`] between attempts; `what` names
+    /// the call in the traces.
+    pub(crate) async fn retry<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, GaveUp>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AwsFailure>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(failure) if failure.retryable && self.allows(attempt) => {
+                    let wait = self.delay(attempt);
+                    tracing::debug!(attempt, ?wait, %failure, "retrying {what}");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(failure) => {
+                    return Err(GaveUp {
+                        failure,
+                        attempts: attempt,
+                    })
+                }
+            }
+        }
     }
 }
 

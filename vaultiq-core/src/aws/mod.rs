@@ -9,7 +9,7 @@ mod backoff;
 mod client;
 mod failure;
 
-pub(crate) use backoff::Backoff;
+pub(crate) use backoff::{Backoff, GaveUp};
 pub(crate) use client::LazyClient;
 pub use client::{AwsSettings, StaticCredentials};
 pub(crate) use failure::{classify, AwsFailure};

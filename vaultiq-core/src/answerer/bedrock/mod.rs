@@ -35,7 +35,9 @@ use chrono::Utc;
 use futures::stream::BoxStream;
 
 use crate::answerer::{AnswerEvent, Answerer, NO_ANSWER_TEXT};
-use crate::aws::{classify, runtime_client, AwsFailure, AwsSettings, Backoff, BedrockClient};
+use crate::aws::{
+    classify, runtime_client, AwsFailure, AwsSettings, Backoff, BedrockClient, GaveUp,
+};
 use crate::{Answer, Error, Hit, Result};
 use citations::CitationWriter;
 
@@ -161,33 +163,23 @@ impl BedrockAnswerer {
         }
     }
 
-    /// Runs `call` until it succeeds, fails permanently or runs out of attempts.
-    async fn with_retries<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T>
+    /// Runs `call` under the retry policy; a call given up on becomes
+    /// [`Error::Model`], retryable if its last failure was.
+    async fn with_retries<T, F, Fut>(&self, what: &str, call: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, AwsFailure>>,
     {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match call().await {
-                Ok(value) => return Ok(value),
-                Err(failure) if failure.retryable && self.backoff.allows(attempt) => {
-                    let wait = self.backoff.delay(attempt);
-                    tracing::debug!(attempt, ?wait, %failure, "retrying Bedrock {what}");
-                    tokio::time::sleep(wait).await;
-                }
-                Err(failure) => {
-                    return Err(Error::Model {
-                        message: format!(
-                            "Bedrock {what} {} failed after {attempt} attempt(s): {failure}",
-                            self.model_id
-                        ),
-                        retryable: failure.retryable,
-                    })
-                }
-            }
-        }
+        self.backoff
+            .retry(&format!("Bedrock {what}"), call)
+            .await
+            .map_err(|GaveUp { failure, attempts }| Error::Model {
+                message: format!(
+                    "Bedrock {what} {} failed after {attempts} attempt(s): {failure}",
+                    self.model_id
+                ),
+                retryable: failure.retryable,
+            })
     }
 }
 

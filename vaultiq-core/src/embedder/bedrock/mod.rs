@@ -26,7 +26,7 @@ use aws_smithy_types::Blob;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use titan::TitanModel;
 
-use crate::aws::{classify, runtime_client, AwsSettings, Backoff, BedrockClient};
+use crate::aws::{classify, runtime_client, AwsSettings, Backoff, BedrockClient, GaveUp};
 use crate::embedder::{EmbedKind, Embedder};
 use crate::{Error, Result};
 
@@ -100,24 +100,27 @@ impl BedrockEmbedder {
             );
         }
         let mut shortened = false;
-        let mut attempt = 0u32;
         loop {
-            attempt += 1;
-            let sent = client
-                .invoke_model()
-                .model_id(&self.bedrock_id)
-                .content_type("application/json")
-                .accept("application/json")
-                .body(Blob::new(self.model.request_body(input)?))
-                .send()
+            let body = self.model.request_body(input)?;
+            let sent = self
+                .backoff
+                .retry("Titan InvokeModel", || {
+                    let request = client
+                        .invoke_model()
+                        .model_id(&self.bedrock_id)
+                        .content_type("application/json")
+                        .accept("application/json")
+                        .body(Blob::new(body.clone()));
+                    async move { request.send().await.map_err(|err| classify(&err)) }
+                })
                 .await;
-            let failure = match sent {
+            let GaveUp { failure, attempts } = match sent {
                 Ok(output) => {
                     return self
                         .model
                         .parse_response(&self.bedrock_id, output.body().as_ref())
                 }
-                Err(err) => classify(&err),
+                Err(gave_up) => gave_up,
             };
             if failure.is("ValidationException")
                 && titan::says_too_long(&failure.message)
@@ -135,14 +138,8 @@ impl BedrockEmbedder {
                 shortened = true;
                 continue;
             }
-            if failure.retryable && self.backoff.allows(attempt) {
-                let wait = self.backoff.delay(attempt);
-                tracing::debug!(index, attempt, ?wait, %failure, "retrying Titan call");
-                tokio::time::sleep(wait).await;
-                continue;
-            }
             let tries = if failure.retryable {
-                format!(" after {attempt} attempts")
+                format!(" after {attempts} attempts")
             } else {
                 String::new()
             };
