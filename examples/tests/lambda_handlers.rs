@@ -189,15 +189,10 @@ impl Setup {
 /// A knowledge base of `parts` over `files` (name, text) copied into a
 /// fresh docs dir, with `extra` appended to its config; `None` when the
 /// AWS parts are not available here.
-async fn setup_with(
-    parts: Parts,
-    stem: &str,
-    files: &[(&str, String)],
-    extra: &str,
-) -> Option<Setup> {
+async fn setup_with(parts: Parts, files: &[(&str, String)], extra: &str) -> Option<Setup> {
     let aws = match parts {
         Parts::Local => None,
-        Parts::Aws => Some(AwsShape::start(&format!("lambda_handlers::{stem}::aws")).await?),
+        Parts::Aws => Some(AwsShape::start("lambda_handlers on the AWS parts").await?),
     };
     let dir = tempfile::tempdir().unwrap();
     let docs = dir.path().join("docs");
@@ -215,8 +210,17 @@ async fn setup_with(
     })
 }
 
-async fn setup(parts: Parts, stem: &str, files: &[(&str, String)]) -> Option<Setup> {
-    setup_with(parts, stem, files, "").await
+async fn setup(parts: Parts, files: &[(&str, String)]) -> Option<Setup> {
+    setup_with(parts, files, "").await
+}
+
+/// The sample runbooks collected into the lake by the connector function;
+/// the knowledge base and the sorted lake record ids.
+async fn collected_runbooks(parts: Parts) -> Option<(Setup, Vec<String>)> {
+    let setup = setup(parts, &sample_runbooks()).await?;
+    run_connector(&setup, json!({"source": SOURCE}), FIFTEEN_MINUTES).await;
+    let ids = setup.lake_ids().await;
+    Some((setup, ids))
 }
 
 /// Runs a test body once on the local parts and once on the AWS parts.
@@ -371,13 +375,7 @@ async fn chunk_ids(setup: &Setup) -> Vec<String> {
 // ---------------------------------------------------------------- tests
 
 async fn scheduled_sync_then_s3_events_then_api_answers(parts: Parts) {
-    let Some(setup) = setup(
-        parts,
-        "scheduled_sync_then_s3_events_then_api_answers",
-        &sample_runbooks(),
-    )
-    .await
-    else {
+    let Some(setup) = setup(parts, &sample_runbooks()).await else {
         return;
     };
 
@@ -474,17 +472,9 @@ async fn scheduled_sync_then_s3_events_then_api_answers(parts: Parts) {
 }
 
 async fn deletions_flow_from_source_to_lake_to_index(parts: Parts) {
-    let Some(setup) = setup(
-        parts,
-        "deletions_flow_from_source_to_lake_to_index",
-        &sample_runbooks(),
-    )
-    .await
-    else {
+    let Some((setup, ids)) = collected_runbooks(parts).await else {
         return;
     };
-    run_connector(&setup, json!({"source": SOURCE}), FIFTEEN_MINUTES).await;
-    let ids = setup.lake_ids().await;
     run_processing(&setup, setup.s3_event("s3-object-created-put.json", &ids)).await;
     assert_eq!(indexed_documents(&setup).await, 3);
 
@@ -532,13 +522,7 @@ async fn time_budget_stops_between_batches_and_the_next_run_resumes(parts: Parts
         })
         .collect();
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
-    let Some(setup) = setup(
-        parts,
-        "time_budget_stops_between_batches_and_the_next_run_resumes",
-        &files,
-    )
-    .await
-    else {
+    let Some(setup) = setup(parts, &files).await else {
         return;
     };
 
@@ -578,7 +562,7 @@ async fn manual_invoke_limit_and_bad_inputs(parts: Parts) {
         })
         .collect();
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
-    let Some(setup) = setup(parts, "manual_invoke_limit_and_bad_inputs", &files).await else {
+    let Some(setup) = setup(parts, &files).await else {
         return;
     };
 
@@ -620,17 +604,9 @@ async fn manual_invoke_limit_and_bad_inputs(parts: Parts) {
 }
 
 async fn sqs_batches_report_only_the_failed_messages(parts: Parts) {
-    let Some(setup) = setup(
-        parts,
-        "sqs_batches_report_only_the_failed_messages",
-        &sample_runbooks(),
-    )
-    .await
-    else {
+    let Some((setup, ids)) = collected_runbooks(parts).await else {
         return;
     };
-    run_connector(&setup, json!({"source": SOURCE}), FIFTEEN_MINUTES).await;
-    let ids = setup.lake_ids().await;
     // One record is damaged in the lake: it cannot be indexed.
     setup.write_record(&ids[2], "{ not json").await;
 
@@ -670,17 +646,9 @@ async fn sqs_batches_report_only_the_failed_messages(parts: Parts) {
 }
 
 async fn direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped(parts: Parts) {
-    let Some(setup) = setup(
-        parts,
-        "direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped",
-        &sample_runbooks(),
-    )
-    .await
-    else {
+    let Some((setup, ids)) = collected_runbooks(parts).await else {
         return;
     };
-    run_connector(&setup, json!({"source": SOURCE}), FIFTEEN_MINUTES).await;
-    let ids = setup.lake_ids().await;
     setup.write_record(&ids[0], "[]").await;
 
     // Direct S3 invocations cannot report single records: the whole
@@ -721,13 +689,7 @@ async fn direct_s3_failures_fail_the_invocation_and_foreign_objects_are_skipped(
 }
 
 async fn api_events_get_the_servers_validation_and_auth(parts: Parts) {
-    let Some(setup) = setup(
-        parts,
-        "api_events_get_the_servers_validation_and_auth",
-        &sample_runbooks(),
-    )
-    .await
-    else {
+    let Some(setup) = setup(parts, &sample_runbooks()).await else {
         return;
     };
     for fixture_name in ["apigw-v2-http-api.json", "apigw-v1-rest-proxy.json"] {
@@ -910,14 +872,7 @@ async fn jira_credentials_come_from_secrets_manager() {
             )
         })
         .collect();
-    let setup = setup_with(
-        Parts::Aws,
-        "jira_credentials_come_from_secrets_manager",
-        &[],
-        &extra,
-    )
-    .await
-    .unwrap();
+    let setup = setup_with(Parts::Aws, &[], &extra).await.unwrap();
 
     let collected = run_connector(&setup, json!({"source": "tickets"}), FIFTEEN_MINUTES).await;
     assert_eq!(collected["written"], 2, "{collected}");
