@@ -151,8 +151,7 @@ async fn the_ca_file_can_come_from_the_builder() {
         .tls_ca_file(&server.ca)
         .connect()
         .await
-        .err()
-        .expect("the url's CA is used");
+        .expect_err("the url's CA is used");
     assert!(config_message(err).contains("not signed by a trusted CA"));
 }
 
