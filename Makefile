@@ -38,10 +38,13 @@ python: model
 .PHONY: test-stores
 ## Store conformance on a throw-away PostgreSQL + pgvector (started and
 ## stopped here); the embedded and OpenSearch-emulator runs are in `unit`.
+## Then TLS (sslmode, CA checks, hostssl-only) against a TLS-only server.
 test-stores:
 	pg_env="$$(scripts/start-postgres)"; eval "$$pg_env"; \
-	trap 'scripts/stop-postgres "$$VAULTIQ_PG_DATA"' EXIT; \
-	$(CARGO) test --workspace --all-features --test store_conformance -- pgvector::
+	trap 'scripts/stop-postgres "$$VAULTIQ_PG_DATA"; scripts/stop-postgres "$${VAULTIQ_PG_TLS_DATA:-/nonexistent}"' EXIT; \
+	tls_env="$$(scripts/start-postgres --tls)"; eval "$$tls_env"; \
+	$(CARGO) test --workspace --all-features --test store_conformance -- pgvector::; \
+	$(CARGO) test --workspace --all-features --test pgvector_tls
 
 .PHONY: test-deploy
 ## The AWS CDK app in deploy/: offline `cdk synth`, cfn-lint and the template

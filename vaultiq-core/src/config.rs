@@ -184,6 +184,11 @@ pub struct StoreConfig {
     pub password_env: Option<String>,
     /// opensearch: `innerproduct` (default) or `cosinesimil`.
     pub space_type: Option<String>,
+    /// pgvector: root CA certificates (PEM) the server's certificate must
+    /// chain to when the url has no `sslrootcert` (Aurora/RDS: the AWS
+    /// `global-bundle.pem`; pair it with `sslmode=verify-full` in the url).
+    /// A relative path is taken from the working directory.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl StoreConfig {
@@ -205,6 +210,7 @@ impl Default for StoreConfig {
             username_env: None,
             password_env: None,
             space_type: None,
+            tls_ca_file: None,
         }
     }
 }

@@ -100,6 +100,9 @@ pub(crate) fn from_config(
             if let Some(n) = config.max_connections {
                 builder = builder.max_connections(n);
             }
+            if let Some(path) = config.tls_ca_file.clone() {
+                builder = builder.tls_ca_file(path);
+            }
             let connect: Connect = Box::new(move || {
                 let builder = builder.clone();
                 Box::pin(
@@ -232,6 +235,18 @@ mod tests {
         assert!(err.is_some_and(|e| e.contains("VAULTIQ_UNSET_VARIABLE_FOR_TEST")));
         let config =
             store_config("[store]\nkind = \"pgvector\"\nurl = \"postgres://u@127.0.0.1:1/db\"");
+        assert!(matches!(
+            from_config(&config, &AwsConfig::default(), 384),
+            Ok(Some(_))
+        ));
+        let config = store_config(
+            "[store]\nkind = \"pgvector\"\nurl = \"postgres://u@127.0.0.1:1/db?sslmode=verify-full\"\n\
+             tls_ca_file = \"/etc/ssl/rds/global-bundle.pem\"",
+        );
+        assert_eq!(
+            config.tls_ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ssl/rds/global-bundle.pem"))
+        );
         assert!(matches!(
             from_config(&config, &AwsConfig::default(), 384),
             Ok(Some(_))

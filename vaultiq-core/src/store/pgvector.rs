@@ -6,18 +6,27 @@
 //! fields filters need. A batch is one transaction: the documents' rows are
 //! locked first (in id order, so concurrent writers never deadlock), their
 //! old chunks deleted, and the new chunks streamed in with binary `COPY`.
+//!
+//! Connections use TLS as libpq would: `sslmode` (default `prefer`) and
+//! `sslrootcert` in the url, or [`PgVectorStoreBuilder::tls_ca_file`]; see
+//! `tls` for the checks each mode makes.
 
+mod conninfo;
 mod errors;
 mod filter;
 mod schema;
+mod sql;
+mod tls;
+mod tls_connect;
 mod wire;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures::pin_mut;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -28,11 +37,8 @@ use crate::store::{Filter, IndexedDocument, StoredHit, VectorStore};
 use crate::{Chunk, DocumentSummary, Error, Result, SourceType};
 use errors::{pg, pool};
 use schema::{HnswSettings, Tables};
+use tls_connect::MakeRustls;
 use wire::{JsonbParam, VectorParam, VectorValue};
-
-/// Columns every search selects, in the order [`hit_from_row`] reads them.
-const HIT_COLUMNS: &str = "id, document_id, ordinal, text, heading_path, char_start, char_end, \
-     content_hash, source, source_name, title, url, updated_at, metadata::text, embedding";
 
 /// Columns written by `COPY`, in the order of [`PgVectorStore::copy_chunks`].
 const COPY_COLUMNS: &str = "id, document_id, ordinal, text, heading_path, char_start, char_end, \
@@ -46,7 +52,6 @@ pub struct PgVectorStore {
     dimension: usize,
     text_search_config: String,
     ef_search: u32,
-    iterative_scan: bool,
 }
 
 impl std::fmt::Debug for PgVectorStore {
@@ -60,7 +65,7 @@ impl std::fmt::Debug for PgVectorStore {
 }
 
 /// Settings of a [`PgVectorStore`]; see [`PgVectorStore::builder`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgVectorStoreBuilder {
     url: String,
     dimension: usize,
@@ -71,6 +76,19 @@ pub struct PgVectorStoreBuilder {
     hnsw: HnswSettings,
     ef_search: u32,
     iterative_scan: bool,
+    tls_ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for PgVectorStoreBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The url carries the password: never print it.
+        f.debug_struct("PgVectorStoreBuilder")
+            .field("dimension", &self.dimension)
+            .field("table_prefix", &self.table_prefix)
+            .field("max_connections", &self.max_connections)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PgVectorStoreBuilder {
@@ -124,6 +142,16 @@ impl PgVectorStoreBuilder {
         self
     }
 
+    /// Root CA certificates (PEM) that the server's certificate must chain
+    /// to, when the url has no `sslrootcert` (which wins). With
+    /// `sslmode=verify-full` in the url this is what Aurora and RDS need:
+    /// their `global-bundle.pem`. Without `sslmode`, a CA file makes the
+    /// default `prefer` check the chain, as in libpq.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_ca_file = Some(path.into());
+        self
+    }
+
     /// Connects, migrates the schema and returns the store.
     #[tracing::instrument(name = "store.pgvector.connect", skip_all, err)]
     pub async fn connect(self) -> Result<PgVectorStore> {
@@ -156,29 +184,54 @@ impl PgVectorStoreBuilder {
             )));
         }
         let tables = Tables::new(&self.table_prefix)?;
-        let mut config: tokio_postgres::Config = self.url.parse().map_err(|e| {
+        let url = conninfo::split(&self.url)?;
+        let mut config: tokio_postgres::Config = url.rest.parse().map_err(|e| {
             Error::Config(format!(
                 "pgvector url is not a PostgreSQL connection string: {e}"
             ))
         })?;
+        let ca_file = self
+            .tls_ca_file
+            .as_ref()
+            .map(|path| path.to_string_lossy().into_owned());
+        let tls = tls::plan(
+            url.ssl_mode,
+            url.root_cert.as_deref().or(ca_file.as_deref()),
+        )?;
+        config.ssl_mode(tls.mode);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(self.connect_timeout);
         }
         if config.get_application_name().is_none() {
             config.application_name("vaultiq");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &tls.config {
+            Some(client) => Manager::from_config(
+                config,
+                MakeRustls::new(client.clone(), &tls.trusted),
+                manager_config,
+            ),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
+        let ef_search = self.ef_search.clamp(1, 1000);
+        let session = session_settings(ef_search, self.iterative_scan);
         let pool = Pool::builder(manager)
             .max_size(self.max_connections)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(self.connect_timeout))
             .create_timeout(Some(self.connect_timeout))
+            .post_create(Hook::async_fn(move |client, _| {
+                let session = session.clone();
+                Box::pin(async move {
+                    client
+                        .batch_execute(&session)
+                        .await
+                        .map_err(HookError::Backend)
+                })
+            }))
             .build()
             .map_err(|e| Error::Config(format!("pgvector connection pool: {e}")))?;
         let mut client = pool.get().await.map_err(pool_error)?;
@@ -196,10 +249,21 @@ impl PgVectorStoreBuilder {
             tables,
             dimension: self.dimension,
             text_search_config: self.text_search_config,
-            ef_search: self.ef_search.clamp(1, 1000),
-            iterative_scan: self.iterative_scan,
+            ef_search,
         })
     }
+}
+
+/// Search settings of every pooled connection, set once when it opens, so
+/// a search needs no transaction of its own. The iterative scan (pgvector
+/// 0.8) only acts when a filter rejects candidates: without it a selective
+/// filter can leave fewer than `k` of the `ef_search` candidates.
+fn session_settings(ef_search: u32, iterative_scan: bool) -> String {
+    let mut settings = format!("SET hnsw.ef_search = {ef_search};");
+    if iterative_scan {
+        settings.push_str(" SET hnsw.iterative_scan = strict_order;");
+    }
+    settings
 }
 
 fn pool_error(err: deadpool_postgres::PoolError) -> Error {
@@ -223,6 +287,7 @@ impl PgVectorStore {
             },
             ef_search: 100,
             iterative_scan: true,
+            tls_ca_file: None,
         }
     }
 
@@ -249,12 +314,13 @@ impl PgVectorStore {
 
     async fn copy_chunks(
         &self,
-        tx: &tokio_postgres::Transaction<'_>,
+        tx: &deadpool_postgres::Transaction<'_>,
         documents: &[&IndexedDocument],
     ) -> Result<()> {
-        // The `vector` type's OID differs per database: ask the server.
+        // The `vector` type's OID differs per database: ask the server
+        // (once per connection: the statement is cached).
         let vector_type = tx
-            .prepare("SELECT NULL::vector")
+            .prepare_cached("SELECT NULL::vector")
             .await
             .map_err(|e| pg("looking up the vector type", e))?
             .columns()
@@ -334,6 +400,9 @@ impl PgVectorStore {
         Ok(())
     }
 
+    /// Runs a search statement, prepared once per connection. `settings`
+    /// (rare: a `k` above the session's `ef_search`) need a transaction for
+    /// `SET LOCAL`; every other search is one round trip.
     async fn search(
         &self,
         sql: String,
@@ -342,26 +411,43 @@ impl PgVectorStore {
         doing: &str,
     ) -> Result<Vec<StoredHit>> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| pg("starting a search", e))?;
-        if let Some(settings) = settings {
-            tx.batch_execute(&settings)
-                .await
-                .map_err(|e| pg("setting search options", e))?;
-        }
         let refs: Vec<&(dyn ToSql + Sync)> = params
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        let rows = tx.query(&sql, &refs).await.map_err(|e| pg(doing, e))?;
-        tx.commit().await.map_err(|e| pg("ending a search", e))?;
+        let rows = match settings {
+            None => {
+                let statement = client
+                    .prepare_cached(&sql)
+                    .await
+                    .map_err(|e| pg(doing, e))?;
+                client
+                    .query(&statement, &refs)
+                    .await
+                    .map_err(|e| pg(doing, e))?
+            }
+            Some(settings) => {
+                let tx = client
+                    .transaction()
+                    .await
+                    .map_err(|e| pg("starting a search", e))?;
+                tx.batch_execute(&settings)
+                    .await
+                    .map_err(|e| pg("setting search options", e))?;
+                let statement = tx.prepare_cached(&sql).await.map_err(|e| pg(doing, e))?;
+                let rows = tx
+                    .query(&statement, &refs)
+                    .await
+                    .map_err(|e| pg(doing, e))?;
+                tx.commit().await.map_err(|e| pg("ending a search", e))?;
+                rows
+            }
+        };
         rows.iter().map(hit_from_row).collect()
     }
 }
 
-/// Reads one row selected with [`HIT_COLUMNS`] plus a trailing score.
+/// Reads one row of a search statement (see `sql`): the hit columns, then the score.
 fn hit_from_row(row: &Row) -> Result<StoredHit> {
     let get_err = |e: tokio_postgres::Error| Error::Corrupt(format!("PostgreSQL chunk row: {e}"));
     let source: String = row.try_get(8).map_err(get_err)?;
@@ -482,28 +568,17 @@ impl VectorStore for PgVectorStore {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let (clause, mut params) = filter::where_clause(filter, 3);
-        let limit = i64::try_from(k).unwrap_or(i64::MAX);
-        params.insert(0, Box::new(limit));
+        let (clause, mut params) = filter::where_clause(filter, 2);
         params.insert(0, Box::new(query.to_vec()) as filter::Param);
-        let sql = format!(
-            "SELECT {HIT_COLUMNS}, (1 - (embedding <=> $1::real[]::vector))::float8 AS score
-             FROM {} WHERE {clause}
-             ORDER BY embedding <=> $1::real[]::vector LIMIT $2",
-            self.tables.chunks
-        );
-        let ef = self
-            .ef_search
-            .max(u32::try_from(k).unwrap_or(1000))
-            .min(1000);
-        let mut settings = format!("SET LOCAL hnsw.ef_search = {ef};");
-        if self.iterative_scan && !filter.is_empty() {
-            // Filters apply after the graph walk; without this a selective
-            // filter can leave fewer than k rows of ef_search candidates.
-            settings.push_str(" SET LOCAL hnsw.iterative_scan = strict_order;");
-        }
-        self.search(sql, params, Some(settings), "vector search")
-            .await
+        let limit = i64::try_from(k).unwrap_or(i64::MAX);
+        let sql = sql::vector_search(&self.tables.chunks, &clause, limit);
+        // The session runs with `hnsw.ef_search` and (pgvector 0.8) the
+        // iterative scan set at connect (see `session_settings`); only a `k`
+        // above ef_search needs more candidates for this one query.
+        let wanted = u32::try_from(k).unwrap_or(u32::MAX);
+        let settings = (wanted > self.ef_search)
+            .then(|| format!("SET LOCAL hnsw.ef_search = {};", wanted.min(1000)));
+        self.search(sql, params, settings, "vector search").await
     }
 
     #[tracing::instrument(name = "store.pgvector.keyword_search", skip_all, fields(k), err)]
@@ -516,26 +591,14 @@ impl VectorStore for PgVectorStore {
         if k == 0 || query.trim().is_empty() {
             return Ok(Vec::new());
         }
-        let (clause, mut params) = filter::where_clause(filter, 3);
-        let limit = i64::try_from(k).unwrap_or(i64::MAX);
-        params.insert(0, Box::new(limit));
+        let (clause, mut params) = filter::where_clause(filter, 2);
         params.insert(0, Box::new(query.to_string()));
-        // BM25-like "any term" semantics: the query's lexemes (stemmed with
-        // the index's configuration) joined with OR, each quoted so no user
-        // text is parsed as tsquery syntax; ranked by ts_rank with length
-        // normalisation, ties by id so results are deterministic.
-        let config = &self.text_search_config;
-        let sql = format!(
-            "WITH q AS (
-                SELECT to_tsquery('simple', string_agg(
-                    '''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''', ' | ')) AS query
-                FROM unnest(tsvector_to_array(to_tsvector('{config}'::regconfig, $1::text))) AS lexeme
-             )
-             SELECT {HIT_COLUMNS}, ts_rank(tsv, q.query, 1)::float8 AS score
-             FROM {chunks}, q
-             WHERE q.query IS NOT NULL AND tsv @@ q.query AND {clause}
-             ORDER BY score DESC, id LIMIT $2",
-            chunks = self.tables.chunks
+        let limit = i64::try_from(k).unwrap_or(i64::MAX);
+        let sql = sql::keyword_search(
+            &self.tables.chunks,
+            &self.text_search_config,
+            &clause,
+            limit,
         );
         self.search(sql, params, None, "keyword search").await
     }
