@@ -28,7 +28,9 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use crate::connector::Connector;
-use crate::pipeline::sync::{deletion_refused, record_run, SyncOptions, SyncParts};
+use crate::pipeline::sync::{
+    checked_records, deletion_refused, put_records, record_run, SyncOptions, SyncParts,
+};
 use crate::{Error, Result};
 
 /// Settings of a collect run.
@@ -188,36 +190,17 @@ async fn write_batch(
     if documents.is_empty() {
         return Ok(());
     }
-    let mut records = documents;
-    for record in &mut records {
-        if record.document.source_name != source_name {
-            return Err(Error::Source {
-                source_name: source_name.to_string(),
-                message: format!(
-                    "connector returned document `{}` of source `{}`",
-                    record.document.id, record.document.source_name
-                ),
-                retryable: false,
-            });
-        }
-        // Never trust a connector's hash: it decides what gets re-embedded.
-        record.document.content_hash = record.document.compute_hash();
-    }
+    let records = checked_records(source_name, documents)?;
     let ids: Vec<String> = records.iter().map(|r| r.document.id.clone()).collect();
     let indexed = parts.state.document_hashes(source_name, &ids).await?;
-    async {
-        for record in &records {
-            if indexed.get(&record.document.id) == Some(&record.document.content_hash) {
-                report.unchanged += 1;
-                continue;
-            }
-            parts.lake.put(record).await?;
-            report.written += 1;
-        }
-        Ok::<_, Error>(())
-    }
-    .instrument(tracing::info_span!("lake", documents = records.len()))
-    .await
+    let changed: Vec<&crate::connector::SourceDocument> = records
+        .iter()
+        .filter(|record| indexed.get(&record.document.id) != Some(&record.document.content_hash))
+        .collect();
+    report.unchanged += records.len() - changed.len();
+    put_records(parts.lake, &changed).await?;
+    report.written += changed.len();
+    Ok(())
 }
 
 /// Deletes the lake records of documents the source no longer lists.

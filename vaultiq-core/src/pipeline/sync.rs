@@ -357,34 +357,8 @@ async fn prepare_batch(
     if documents.is_empty() {
         return Ok((Vec::new(), 0));
     }
-    let mut records = documents;
-    for record in &mut records {
-        if record.document.source_name != source_name {
-            return Err(Error::Source {
-                source_name: source_name.to_string(),
-                message: format!(
-                    "connector returned document `{}` of source `{}`",
-                    record.document.id, record.document.source_name
-                ),
-                retryable: false,
-            });
-        }
-        // Never trust a connector's hash: it decides what gets re-embedded.
-        record.document.content_hash = record.document.compute_hash();
-    }
-    // Several writes in flight: an object-store lake (S3) pays a round
-    // trip per record, which in series would dominate the sync. (Groups
-    // of boxed futures rather than a stream combinator, which would make
-    // the sync future lose `Send` for callers that spawn it.)
-    async {
-        for group in records.chunks(LAKE_WRITES_IN_FLIGHT) {
-            futures::future::try_join_all(group.iter().map(|record| parts.lake.put(record)))
-                .await?;
-        }
-        Ok::<_, Error>(())
-    }
-    .instrument(tracing::info_span!("lake", documents = records.len()))
-    .await?;
+    let records = checked_records(source_name, documents)?;
+    put_records(parts.lake, &records).await?;
     failpoint::check(options.failpoint(), Failpoint::AfterLakeWrite)?;
 
     let ids: Vec<String> = records.iter().map(|r| r.document.id.clone()).collect();
@@ -407,6 +381,49 @@ async fn prepare_batch(
     }
     changed.reverse();
     Ok((embed_documents(parts, changed, options).await?, unchanged))
+}
+
+/// The fetched records of `source_name`, each with a content hash computed
+/// here; a record of another source is a connector bug and fails the batch.
+pub(crate) fn checked_records(
+    source_name: &str,
+    mut records: Vec<SourceDocument>,
+) -> Result<Vec<SourceDocument>> {
+    for record in &mut records {
+        if record.document.source_name != source_name {
+            return Err(Error::Source {
+                source_name: source_name.to_string(),
+                message: format!(
+                    "connector returned document `{}` of source `{}`",
+                    record.document.id, record.document.source_name
+                ),
+                retryable: false,
+            });
+        }
+        // Never trust a connector's hash: it decides what gets re-embedded.
+        record.document.content_hash = record.document.compute_hash();
+    }
+    Ok(records)
+}
+
+/// Writes `records` to the lake with several writes in flight: an
+/// object-store lake (S3) pays a round trip per record, which in series
+/// would dominate the run. (Groups of boxed futures rather than a stream
+/// combinator, which would make the caller's future lose `Send` for
+/// callers that spawn it.)
+pub(crate) async fn put_records<R>(lake: &dyn Lake, records: &[R]) -> Result<()>
+where
+    R: std::borrow::Borrow<SourceDocument> + Sync,
+{
+    async {
+        for group in records.chunks(LAKE_WRITES_IN_FLIGHT) {
+            futures::future::try_join_all(group.iter().map(|record| lake.put(record.borrow())))
+                .await?;
+        }
+        Ok::<_, Error>(())
+    }
+    .instrument(tracing::info_span!("lake", documents = records.len()))
+    .await
 }
 
 /// Chunks, embeds and stores documents, then records their hashes: the
