@@ -47,6 +47,7 @@ use vaultiq_examples::lambda::processing::{self, ProcessingSettings};
 use vaultiq_examples::server::{self, ApiKeys, ServerSettings};
 use vaultiq_tests::aws::{target, unique};
 use vaultiq_tests::aws_shape::AwsShape;
+use vaultiq_tests::loopback::LoopbackServer;
 
 const SOURCE: &str = "runbooks";
 const BUCKET: &str = "vaultiq-lake";
@@ -803,9 +804,8 @@ fn jira_search_page() -> Value {
     })
 }
 
-/// A loopback Jira Cloud answering searches to authenticated callers only;
-/// stops when the returned sender is dropped.
-async fn start_jira() -> (String, tokio::sync::oneshot::Sender<()>) {
+/// A loopback Jira Cloud answering searches to authenticated callers only.
+async fn start_jira() -> LoopbackServer {
     use axum::http::{HeaderMap, StatusCode};
     let app = axum::Router::new().route(
         "/rest/api/3/search/jql",
@@ -818,17 +818,7 @@ async fn start_jira() -> (String, tokio::sync::oneshot::Sender<()>) {
             (StatusCode::OK, axum::Json(jira_search_page()))
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
-    });
-    (url, stop)
+    LoopbackServer::start(app).await
 }
 
 /// The seed's Jira secret shape, stored in Secrets Manager: the connector
@@ -841,7 +831,8 @@ async fn jira_credentials_come_from_secrets_manager() {
     let Some(aws) = target("lambda_handlers::jira_credentials_come_from_secrets_manager") else {
         return;
     };
-    let (jira, _stop_jira) = start_jira().await;
+    let jira_server = start_jira().await;
+    let jira = jira_server.url();
     let good = format!("{}/jira", unique("vaultiq-lambda"));
     let broken = format!("{}/jira", unique("vaultiq-lambda"));
     let secrets = aws.secrets().await;

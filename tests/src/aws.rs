@@ -11,6 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::loopback::LoopbackServer;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -198,7 +199,7 @@ pub struct CountingProxy {
     /// Base URL to point clients at.
     pub url: String,
     seen: Arc<Mutex<Vec<SeenRequest>>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _server: LoopbackServer,
 }
 
 impl CountingProxy {
@@ -233,22 +234,11 @@ impl CountingProxy {
                 }
             },
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy address");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = LoopbackServer::start(app).await;
         CountingProxy {
-            url: format!("http://{addr}"),
+            url: server.url(),
             seen,
-            shutdown: Some(tx),
+            _server: server,
         }
     }
 
@@ -269,14 +259,6 @@ impl CountingProxy {
             *counts.entry(request.operation()).or_insert(0) += 1;
         }
         counts
-    }
-}
-
-impl Drop for CountingProxy {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

@@ -52,6 +52,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use vaultiq_core::aws::{AwsSettings, StaticCredentials};
 
+use crate::loopback::LoopbackServer;
+
 /// The region the emulator pretends to be in.
 pub const REGION: &str = "us-east-1";
 
@@ -113,7 +115,7 @@ struct Shared {
 pub struct BedrockEmulator {
     url: String,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _server: LoopbackServer,
 }
 
 impl BedrockEmulator {
@@ -126,23 +128,11 @@ impl BedrockEmulator {
             .route("/model/{model_id}/converse-stream", post(converse_stream))
             .fallback(unknown_route)
             .with_state(Arc::clone(&shared));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("emulator server");
-        });
+        let server = LoopbackServer::start(app).await;
         BedrockEmulator {
-            url,
+            url: server.url(),
             shared,
-            shutdown: Some(tx),
+            _server: server,
         }
     }
 
@@ -209,14 +199,6 @@ impl BedrockEmulator {
 
     fn knobs(&self) -> std::sync::MutexGuard<'_, Knobs> {
         self.shared.knobs.lock().unwrap()
-    }
-}
-
-impl Drop for BedrockEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

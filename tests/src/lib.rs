@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod aws_shape;
 pub mod bedrock_emulator;
+pub mod loopback;
 pub mod opensearch_emulator;
 pub mod state_conformance;
 pub mod store_conformance;

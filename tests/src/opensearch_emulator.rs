@@ -34,6 +34,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::loopback::LoopbackServer;
 use search::{IndexInfo, Record, Space};
 
 /// How clients must authenticate.
@@ -92,7 +93,7 @@ pub struct OpenSearchEmulator {
     /// Base URL, `http://127.0.0.1:PORT/`.
     pub url: String,
     state: Arc<Mutex<EmulatorState>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _server: LoopbackServer,
 }
 
 impl OpenSearchEmulator {
@@ -110,23 +111,11 @@ impl OpenSearchEmulator {
             .with_state(Arc::clone(&state))
             // OpenSearch's default http.max_content_length is 100mb.
             .layer(DefaultBodyLimit::max(100 * 1024 * 1024));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .ok();
-        });
+        let server = LoopbackServer::start(app).await;
         OpenSearchEmulator {
-            url,
+            url: format!("{}/", server.url()),
             state,
-            shutdown: Some(tx),
+            _server: server,
         }
     }
 
@@ -164,14 +153,6 @@ impl OpenSearchEmulator {
             .get(index)
             .map(|i| i.records.values().map(|r| r.source.clone()).collect())
             .unwrap_or_default()
-    }
-}
-
-impl Drop for OpenSearchEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

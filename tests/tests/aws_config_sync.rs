@@ -18,6 +18,7 @@ use vaultiq_core::lake::{Lake, S3Lake};
 use vaultiq_core::state::{DynamoDbStateStore, StateStore};
 use vaultiq_core::{Query, SyncOptions};
 use vaultiq_tests::aws::{target, unique, Target, MOTO_REGION};
+use vaultiq_tests::loopback::LoopbackServer;
 use vaultiq_tests::sample_corpus;
 
 const BOT_TOKEN: &str = "xoxb-from-secrets-manager";
@@ -65,22 +66,12 @@ async fn slack(
     })
 }
 
-async fn start_slack() -> (String, Arc<SlackCalls>, tokio::sync::oneshot::Sender<()>) {
+async fn start_slack() -> (LoopbackServer, Arc<SlackCalls>) {
     let calls = Arc::new(SlackCalls::default());
     let app = axum::Router::new()
         .route("/api/{method}", axum::routing::get(slack).post(slack))
         .with_state(Arc::clone(&calls));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    (format!("http://{addr}"), calls, tx)
+    (LoopbackServer::start(app).await, calls)
 }
 
 #[tokio::test]
@@ -100,7 +91,8 @@ async fn a_config_of_aws_parts_syncs_and_answers() {
         .send()
         .await
         .unwrap();
-    let (slack_url, calls, _stop_slack) = start_slack().await;
+    let (slack_server, calls) = start_slack().await;
+    let slack_url = slack_server.url();
 
     let data_dir = tempfile::tempdir().unwrap();
     let aws_section = match &target {

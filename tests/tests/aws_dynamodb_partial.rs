@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use vaultiq_core::aws::AwsSettings;
 use vaultiq_core::state::{DynamoDbStateStore, StateStore};
 use vaultiq_core::Error;
+use vaultiq_tests::loopback::LoopbackServer;
 
 #[derive(Default)]
 struct Table {
@@ -117,21 +118,11 @@ async fn dynamodb(
     }
 }
 
-async fn start(table: Arc<Mutex<Table>>) -> (String, tokio::sync::oneshot::Sender<()>) {
+async fn start(table: Arc<Mutex<Table>>) -> LoopbackServer {
     let app = axum::Router::new()
         .fallback(axum::routing::post(dynamodb))
         .with_state(table);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    (format!("http://{addr}"), tx)
+    LoopbackServer::start(app).await
 }
 
 fn store(url: &str) -> DynamoDbStateStore {
@@ -161,7 +152,8 @@ async fn unprocessed_writes_and_keys_are_resent_until_done() {
         stubborn_calls: 6,
         ..Table::default()
     }));
-    let (url, _stop) = start(Arc::clone(&table)).await;
+    let server = start(Arc::clone(&table)).await;
+    let url = server.url();
     let state = store(&url);
     let docs = hashes(60);
     state.record_documents("wiki", &docs).await.unwrap();
@@ -185,7 +177,8 @@ async fn writes_left_unprocessed_for_good_fail_as_retryable() {
         stubborn_calls: usize::MAX,
         ..Table::default()
     }));
-    let (url, _stop) = start(Arc::clone(&table)).await;
+    let server = start(Arc::clone(&table)).await;
+    let url = server.url();
     let state = store(&url);
     let err = state
         .record_documents("wiki", &hashes(5))
