@@ -398,6 +398,20 @@ async fn invoke(
     response
 }
 
+/// The answer of a Converse or ConverseStream request, remembered as the
+/// last Converse request; the service's rejection when it is invalid.
+fn converse_reply(
+    shared: &Shared,
+    model_id: &str,
+    body: &Bytes,
+) -> Result<converse::Reply, Response> {
+    let body = parse_body(body)?;
+    let suffix = shared.knobs.lock().unwrap().answer_suffix.clone();
+    let reply = converse::reply(model_id, &body, &suffix)?;
+    shared.knobs.lock().unwrap().last_converse = Some(body);
+    Ok(reply)
+}
+
 async fn converse(
     State(shared): State<Arc<Shared>>,
     Path(model_id): Path<String>,
@@ -412,12 +426,7 @@ async fn converse(
     if fault == Some(Fault::MalformedJson) {
         return malformed_json();
     }
-    let suffix = shared.knobs.lock().unwrap().answer_suffix.clone();
-    let response = match parse_body(&body).and_then(|body| {
-        let reply = converse::reply(&model_id, &body, &suffix)?;
-        shared.knobs.lock().unwrap().last_converse = Some(body);
-        Ok(reply)
-    }) {
+    let response = match converse_reply(&shared, &model_id, &body) {
         Ok(reply) => (
             StatusCode::OK,
             [("content-type", "application/json")],
@@ -441,12 +450,7 @@ async fn converse_stream(
         Gate::Answer(response) => return response,
         Gate::Proceed(fault) => fault,
     };
-    let suffix = shared.knobs.lock().unwrap().answer_suffix.clone();
-    let response = match parse_body(&body).and_then(|body| {
-        let reply = converse::reply(&model_id, &body, &suffix)?;
-        shared.knobs.lock().unwrap().last_converse = Some(body);
-        Ok(reply)
-    }) {
+    let response = match converse_reply(&shared, &model_id, &body) {
         Ok(reply) => {
             let break_after = match fault {
                 Some(Fault::BreakStreamAfter(n)) => Some(n),
